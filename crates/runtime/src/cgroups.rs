@@ -1,0 +1,346 @@
+//! Cgroup placement: choose the container's cgroup directories, create them, put the
+//! init in them, apply device rules, and remove them at delete.
+//!
+//! Layout is detected at run time: pure v2 (cgroup2 at the root), or v1 / hybrid
+//! (controllers under /sys/fs/cgroup/<name>, maybe an empty cgroup2 at ./unified).
+//! Resource limits beyond devices arrive with the confinement work; until then they
+//! are refused in `unsupported`.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_MOUNT: &str = "/sys/fs/cgroup";
+
+/// How the cgroup filesystems are mounted on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// cgroup2 mounted at `root`, with every controller.
+    Unified { root: PathBuf },
+    /// v1 hierarchies: (controller list as named in /proc/self/cgroup, mount point).
+    Legacy { hierarchies: Vec<Hierarchy> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// e.g. "memory", "cpu,cpuacct", "name=systemd".
+    pub controllers: String,
+    pub mount: PathBuf,
+    /// Our own cgroup in this hierarchy (from /proc/self/cgroup).
+    pub own: PathBuf,
+}
+
+impl Hierarchy {
+    fn has(&self, controller: &str) -> bool {
+        self.controllers.split(',').any(|c| c == controller)
+    }
+}
+
+/// v1 controllers the runtime always places a container in: `devices` enforces the
+/// device rules, `freezer` backs pause and gives a reliable list of the container's
+/// processes for `kill --all` and `delete`.
+const V1_ALWAYS: &[&str] = &["devices", "freezer"];
+
+impl Layout {
+    /// Reads the layout from the host's /proc/self/mountinfo and /proc/self/cgroup.
+    pub fn detect() -> Result<Layout> {
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|e| Error::os("cannot read /proc/self/mountinfo", e))?;
+        let own = fs::read_to_string("/proc/self/cgroup")
+            .map_err(|e| Error::os("cannot read /proc/self/cgroup", e))?;
+        Ok(Self::parse(&mountinfo, &own))
+    }
+
+    pub fn parse(mountinfo: &str, own_cgroups: &str) -> Layout {
+        let mut v1_mounts: Vec<(Vec<String>, PathBuf)> = Vec::new();
+        let mut v2_root = None;
+        for line in mountinfo.lines() {
+            let Some((left, right)) = line.split_once(" - ") else { continue };
+            let mut r = right.split_whitespace();
+            let (Some(fstype), _src, Some(opts)) = (r.next(), r.next(), r.next()) else { continue };
+            let Some(mp) = left.split_whitespace().nth(4) else { continue };
+            match fstype {
+                "cgroup2" if mp == DEFAULT_MOUNT => v2_root = Some(PathBuf::from(mp)),
+                "cgroup" => {
+                    let ctrls = opts
+                        .split(',')
+                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
+                        .map(str::to_owned)
+                        .collect();
+                    v1_mounts.push((ctrls, PathBuf::from(mp)));
+                }
+                _ => {}
+            }
+        }
+        if let Some(root) = v2_root {
+            return Layout::Unified { root };
+        }
+        let mut hierarchies = Vec::new();
+        for line in own_cgroups.lines() {
+            let mut parts = line.splitn(3, ':');
+            let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            if ctrls.is_empty() {
+                continue; // the v2 part of a hybrid host: no controllers there
+            }
+            let want: Vec<&str> = ctrls.split(',').collect();
+            if let Some((_, mp)) = v1_mounts.iter().find(|(have, _)| want.iter().all(|w| have.iter().any(|h| h == w))) {
+                hierarchies.push(Hierarchy {
+                    controllers: ctrls.to_owned(),
+                    mount: mp.clone(),
+                    own: PathBuf::from(path),
+                });
+            }
+        }
+        Layout::Legacy { hierarchies }
+    }
+
+    /// The directories for `cgroups_path` (runtime-spec: absolute is from the hierarchy
+    /// root, relative is from our own cgroup; absent means a relative path named by the id).
+    pub fn dirs_for(&self, cgroups_path: Option<&Path>, id: &str) -> Result<Vec<PathBuf>> {
+        let path = cgroups_path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(id));
+        let clean = clean_relative(&path)?;
+        let place = |mount: &Path, own: &Path| {
+            if path.is_absolute() {
+                mount.join(&clean)
+            } else {
+                mount.join(own.strip_prefix("/").unwrap_or(own)).join(&clean)
+            }
+        };
+        match self {
+            Layout::Unified { root } => {
+                let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+                let own = own
+                    .lines()
+                    .find_map(|l| l.strip_prefix("0::"))
+                    .unwrap_or("/")
+                    .to_owned();
+                Ok(vec![place(root, Path::new(&own))])
+            }
+            Layout::Legacy { hierarchies } => Ok(hierarchies
+                .iter()
+                .filter(|h| V1_ALWAYS.iter().any(|c| h.has(c)))
+                .map(|h| place(&h.mount, &h.own))
+                .collect()),
+        }
+    }
+}
+
+/// Strips the leading '/' and refuses '..' so a cgroupsPath cannot leave its hierarchy.
+fn clean_relative(path: &Path) -> Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::RootDir | std::path::Component::CurDir => {}
+            _ => {
+                return Err(Error::invalid(format!(
+                    "linux.cgroupsPath: {} must not contain '..'",
+                    path.display()
+                )))
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(Error::invalid("linux.cgroupsPath: must name a cgroup below the root"));
+    }
+    Ok(out)
+}
+
+/// Creates the directories (and missing parents). Returns the ones this call created,
+/// so a failed create can remove exactly those.
+pub fn create(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    for d in dirs {
+        let mut missing = Vec::new();
+        let mut p = d.as_path();
+        while !p.exists() {
+            missing.push(p.to_path_buf());
+            match p.parent() {
+                Some(parent) => p = parent,
+                None => break,
+            }
+        }
+        for m in missing.iter().rev() {
+            match fs::create_dir(m) {
+                Ok(()) => made.push(m.clone()),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    remove_dirs(&made);
+                    return Err(Error::path("cannot create cgroup", m, e));
+                }
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Moves `pid` into every directory.
+pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
+    for d in dirs {
+        let procs = d.join("cgroup.procs");
+        fs::write(&procs, pid.to_string()).map_err(|e| Error::path("cannot join cgroup", &procs, e))?;
+    }
+    Ok(())
+}
+
+fn device_rule(r: &LinuxDeviceCgroup) -> String {
+    let typ = match r.typ() {
+        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
+        Some(LinuxDeviceType::B) => "b",
+        Some(LinuxDeviceType::P) => "p",
+        Some(LinuxDeviceType::A) | None => "a",
+    };
+    let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
+    let access = r.access().clone().unwrap_or_else(|| "rwm".into());
+    if typ == "a" && r.major().is_none() && r.minor().is_none() {
+        return "a".into();
+    }
+    format!("{typ} {}:{} {access}", num(r.major()), num(r.minor()))
+}
+
+/// The devices every container may use, appended after the spec's own rules (as runc does).
+pub const DEFAULT_ALLOWED: &[&str] = &[
+    "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+];
+
+/// Applies device rules in order: the spec's, then `extra_allow` (linux.devices), then the
+/// defaults. v1 only; on v2 device rules need an eBPF program, refused until it exists.
+pub fn apply_devices(dirs: &[PathBuf], rules: &[LinuxDeviceCgroup], extra_allow: &[String]) -> Result<()> {
+    let Some(dev_dir) = dirs.iter().find(|d| d.join("devices.allow").exists()) else {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::invalid(
+            "linux.resources.devices: not supported on cgroup v2 by this vsbx-runtime build",
+        ));
+    };
+    let write = |file: &str, rule: &str| {
+        let p = dev_dir.join(file);
+        fs::write(&p, rule).map_err(|e| Error::os(format!("cannot write {rule:?} to {}", p.display()), e))
+    };
+    for r in rules {
+        write(if r.allow() { "devices.allow" } else { "devices.deny" }, &device_rule(r))?;
+    }
+    for r in extra_allow.iter().map(String::as_str).chain(DEFAULT_ALLOWED.iter().copied()) {
+        write("devices.allow", r)?;
+    }
+    Ok(())
+}
+
+/// True if the cgroup at `dir` is frozen (v1 freezer.state or v2 cgroup.freeze).
+pub fn is_frozen(dir: &Path) -> bool {
+    if let Ok(s) = fs::read_to_string(dir.join("freezer.state")) {
+        return s.trim() == "FROZEN";
+    }
+    fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+}
+
+/// Pids in the container's cgroup (the first directory that lists any).
+pub fn pids(dirs: &[PathBuf]) -> Vec<i32> {
+    for d in dirs {
+        if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
+            let v: Vec<i32> = s.lines().filter_map(|l| l.trim().parse().ok()).collect();
+            if !v.is_empty() {
+                return v;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Thaws a frozen cgroup so that signals (SIGKILL included) take effect.
+pub fn thaw(dirs: &[PathBuf]) {
+    for d in dirs {
+        let _ = fs::write(d.join("freezer.state"), "THAWED");
+        if d.join("cgroup.freeze").exists() {
+            let _ = fs::write(d.join("cgroup.freeze"), "0");
+        }
+    }
+}
+
+/// Removes the directories (deepest first), waiting up to `wait` for dying processes
+/// to leave them.
+pub fn remove(dirs: &[PathBuf], wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    for d in dirs {
+        loop {
+            match fs::remove_dir(d) {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                    for pid in pids(std::slice::from_ref(d)) {
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(Error::path("cannot remove cgroup", d, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Best-effort removal used when undoing a failed create.
+pub fn remove_dirs(dirs: &[PathBuf]) {
+    for d in dirs.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID_MOUNTINFO: &str = "\
+30 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
+34 30 0:30 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
+35 30 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+";
+    const HYBRID_OWN: &str = "5:freezer:/\n4:devices:/\n3:memory:/jobs/a\n2:cpu,cpuacct:/\n0::/\n";
+
+    #[test]
+    fn hybrid_is_legacy_and_places_relative_paths_under_our_cgroup() {
+        let l = Layout::parse(HYBRID_MOUNTINFO, HYBRID_OWN);
+        let Layout::Legacy { hierarchies } = &l else { panic!("{l:?}") };
+        assert_eq!(hierarchies.len(), 4);
+        let dirs = l.dirs_for(None, "c1").unwrap();
+        assert_eq!(
+            dirs,
+            vec![PathBuf::from("/sys/fs/cgroup/freezer/c1"), PathBuf::from("/sys/fs/cgroup/devices/c1")]
+        );
+        let dirs = l.dirs_for(Some(Path::new("/a/b")), "c1").unwrap();
+        assert_eq!(dirs[0], PathBuf::from("/sys/fs/cgroup/freezer/a/b"));
+        assert!(l.dirs_for(Some(Path::new("/a/../../x")), "c1").is_err());
+    }
+
+    #[test]
+    fn pure_v2_is_unified() {
+        let mi = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            Layout::parse(mi, "0::/\n"),
+            Layout::Unified { root: PathBuf::from("/sys/fs/cgroup") }
+        );
+    }
+
+    #[test]
+    fn device_rules_render_like_the_kernel_wants() {
+        let deny_all: LinuxDeviceCgroup = serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap();
+        assert_eq!(device_rule(&deny_all), "a");
+        let null: LinuxDeviceCgroup =
+            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#).unwrap();
+        assert_eq!(device_rule(&null), "c 1:3 rw");
+        let any_minor: LinuxDeviceCgroup = serde_json::from_str(r#"{"allow":true,"type":"c","major":136}"#).unwrap();
+        assert_eq!(device_rule(&any_minor), "c 136:* rwm");
+    }
+}

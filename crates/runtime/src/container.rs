@@ -1,0 +1,486 @@
+//! The lifecycle as the runtime process sees it: create, start, kill, delete, and the
+//! attached `run`. The container's own setup lives in linux::init.
+
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use oci_spec::runtime::LinuxNamespaceType;
+
+use crate::cgroups::{self, Layout};
+use crate::error::{Context, Error, Result};
+use crate::linux::clone::{clone_into, Forked};
+use crate::linux::init::{self, Plan};
+use crate::linux::mount_opts;
+use crate::linux::namespaces::{self, Namespaces};
+use crate::linux::process::{self, CapSets};
+use crate::linux::sync::{Channel, Msg};
+use crate::proc;
+use crate::spec::Bundle;
+use crate::state::{Locked, Record, Root, Status, EXEC_FIFO};
+
+/// Flags of `create` and `run`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// A container whose init is set up and blocked until `start`.
+pub struct Created {
+    pub pid: i32,
+    pub pidfd: Option<OwnedFd>,
+    pub locked: Locked,
+    pub record: Record,
+}
+
+/// Undoes a half-made create: kills the init, removes cgroups and the state directory.
+struct Undo {
+    state_dir: Option<PathBuf>,
+    cgroups_made: Vec<PathBuf>,
+    cgroup_dirs: Vec<PathBuf>,
+    child: Option<i32>,
+}
+
+impl Undo {
+    fn disarm(mut self) {
+        self.state_dir = None;
+        self.cgroups_made.clear();
+        self.child = None;
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        if !self.cgroups_made.is_empty() {
+            let _ = cgroups::remove(&self.cgroup_dirs, Duration::from_secs(2));
+            cgroups::remove_dirs(&self.cgroups_made);
+        }
+        if let Some(d) = self.state_dir.take() {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// `create`: validates everything it can, then clones the init into its namespaces and
+/// waits until it is ready. `console` replaces --console-socket (used by attached run).
+pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Result<Created> {
+    let bundle = Bundle::load(&o.bundle)?;
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+    let linux = spec.linux().as_ref();
+
+    // Everything that can fail cheaply, before anything exists.
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+            .map_err(|e| Error::invalid(format!("mounts[{i}]: {e}")))?;
+        check_bind_source(&bundle.dir, m).map_err(|e| Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display())))?;
+    }
+    process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    let caps = process.capabilities().as_ref().map(CapSets::parse).transpose()?;
+    let root_propagation = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|s| !s.is_empty())
+        .map(mount_opts::propagation)
+        .transpose()?;
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && o.console_socket.is_none() && console.is_none() {
+        return Err(Error::invalid("process.terminal is true: --console-socket is required"));
+    }
+    if !terminal && o.console_socket.is_some() {
+        return Err(Error::invalid("--console-socket was given but process.terminal is false"));
+    }
+    let time_offsets: Vec<(String, i64, u32)> = linux
+        .and_then(|l| l.time_offsets().as_ref())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.secs().unwrap_or(0), v.nanosecs().unwrap_or(0))).collect())
+        .unwrap_or_default();
+    let ns = Namespaces::resolve(linux)?;
+    if !time_offsets_ok(&ns, &time_offsets) {
+        return Err(Error::invalid("linux.timeOffsets: needs a new time namespace"));
+    }
+
+    let console_socket = match (console, &o.console_socket) {
+        (Some(fd), _) => Some(fd),
+        (None, Some(path)) => Some(connect_console(path)?),
+        (None, None) => None,
+    };
+
+    let locked = root.create(&o.id)?;
+    let mut undo = Undo { state_dir: Some(locked.dir.clone()), cgroups_made: vec![], cgroup_dirs: vec![], child: None };
+
+    let fifo_path = locked.dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622)).ctx(|| format!("mkfifo {}", fifo_path.display()))?;
+    let exec_fifo: OwnedFd = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::path("opening", &fifo_path, e))?
+        .into();
+
+    let layout = Layout::detect()?;
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let cgroup_dirs = layout.dirs_for(cgroups_path, &o.id)?;
+    undo.cgroup_dirs = cgroup_dirs.clone();
+    undo.cgroups_made = cgroups::create(&cgroup_dirs)?;
+    let device_rules = linux.and_then(|l| l.resources().as_ref()).and_then(|r| r.devices().clone()).unwrap_or_default();
+    let extra_allow: Vec<String> = linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let t = match d.typ() {
+                oci_spec::runtime::LinuxDeviceType::B => "b",
+                oci_spec::runtime::LinuxDeviceType::P => "p",
+                _ => "c",
+            };
+            format!("{t} {}:{} rwm", d.major(), d.minor())
+        })
+        .collect();
+    cgroups::apply_devices(&cgroup_dirs, &device_rules, &extra_allow)?;
+
+    let uid_maps = linux.and_then(|l| l.uid_mappings().clone()).unwrap_or_default();
+    let gid_maps = linux.and_then(|l| l.gid_mappings().clone()).unwrap_or_default();
+    let oom_score_adj = process.oom_score_adj();
+
+    // The pid namespace to join is entered here: it applies to our children only.
+    if let Some((_, fd)) = ns.join.iter().find(|(f, _)| *f == CloneFlags::CLONE_NEWPID) {
+        nix::sched::setns(fd, CloneFlags::CLONE_NEWPID).ctx(|| "linux.namespaces: joining the pid namespace".into())?;
+    }
+    let clone_flags = if ns.joins(CloneFlags::CLONE_NEWUSER) {
+        CloneFlags::empty()
+    } else {
+        // cgroup and time namespaces are made by the init itself (see init.rs).
+        ns.new & !(CloneFlags::CLONE_NEWCGROUP | namespaces::NEWTIME)
+    };
+    let creates_userns = ns.creates(CloneFlags::CLONE_NEWUSER);
+    let plan = Plan {
+        spec: spec.clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        namespaces: ns,
+        cgroup_dirs: cgroup_dirs.clone(),
+        unified_cgroup: matches!(layout, Layout::Unified { .. }),
+        no_pivot: o.no_pivot,
+        new_keyring: (!o.no_new_keyring).then(|| format!("_ses.{}", o.id)),
+        preserve_fds: o.preserve_fds,
+        console_socket,
+        exec_fifo,
+        caps,
+        time_offsets,
+        root_propagation,
+    };
+    let (ours, theirs) = Channel::pair()?;
+
+    let (pid, pidfd) = match clone_into(clone_flags.bits() as u64)? {
+        Forked::Child => {
+            // The init must not undo the runtime's work, nor keep the state lock: a
+            // flock lives as long as any copy of its fd.
+            std::mem::forget(undo);
+            drop(locked);
+            drop(ours);
+            let err = init::run(plan, theirs);
+            // Setup failed and was reported on the channel; a failure after start
+            // (exec) can only be written to stderr, which is the container's.
+            eprintln!("vsbx-runtime init: {err}");
+            // SAFETY: leave at once, without running the parent's exit handlers.
+            unsafe { libc::_exit(127) }
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(theirs);
+    drop(plan);
+    undo.child = Some(pid);
+
+    if creates_userns {
+        namespaces::write_id_maps(pid, &uid_maps, &gid_maps)?;
+    }
+    cgroups::join(&cgroup_dirs, pid)?;
+    if let Some(adj) = oom_score_adj {
+        fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+            .map_err(|e| Error::os(format!("process.oomScoreAdj: setting {adj}"), e))?;
+    }
+    ours.send(&Msg::Go)?;
+    match ours.recv()? {
+        Some(Msg::Ready) => {}
+        Some(Msg::Failed(m)) => return Err(Error::other(m)),
+        Some(other) => return Err(Error::other(format!("unexpected message from the init: {other:?}"))),
+        None => return Err(Error::other("the container init exited during setup")),
+    }
+
+    let record = Record {
+        id: o.id.clone(),
+        oci_version: spec.version().clone(),
+        pid,
+        pid_start: proc::start_time(pid).unwrap_or(0),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: proc::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_dirs,
+        started: false,
+    };
+    locked.write(&record)?;
+    if let Some(pf) = &o.pid_file {
+        write_pid_file(pf, pid)?;
+    }
+    ours.send(&Msg::Ack)?;
+    undo.disarm();
+    Ok(Created { pid, pidfd, locked, record })
+}
+
+fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {
+    offsets.is_empty() || ns.creates(namespaces::NEWTIME)
+}
+
+fn check_bind_source(bundle: &Path, m: &oci_spec::runtime::Mount) -> Result<()> {
+    let opts = mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))?;
+    if !opts.is_bind() {
+        return Ok(());
+    }
+    let src = m.source().as_ref().ok_or_else(|| Error::invalid("bind mount without a source"))?;
+    let src = if src.is_absolute() { src.clone() } else { bundle.join(src) };
+    fs::metadata(&src).map_err(|e| Error::path("source", &src, e))?;
+    Ok(())
+}
+
+fn connect_console(path: &Path) -> Result<OwnedFd> {
+    let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| Error::path("--console-socket: cannot connect to", path, e))?;
+    Ok(s.into())
+}
+
+/// Writes the pid file atomically, as runc does (the number, no newline).
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|s| s.to_str()).unwrap_or("pid")));
+    fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("--pid-file: cannot write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::path("--pid-file: cannot write", path, e))
+}
+
+/// `start`: releases a created container's init.
+pub fn start(root: &Root, id: &str) -> Result<()> {
+    let (locked, mut rec) = root.open(id)?;
+    match rec.status(&locked.dir) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::other("cannot start a container that has stopped")),
+        _ => return Err(Error::other("cannot start an already running container")),
+    }
+    release(&locked, &mut rec)
+}
+
+fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
+    let fifo = locked.dir.join(EXEC_FIFO);
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                Error::other("cannot start a container that has stopped")
+            } else {
+                Error::path("cannot open", &fifo, e)
+            }
+        })?;
+    use std::io::Write;
+    (&f).write_all(b"0").map_err(|e| Error::path("cannot write", &fifo, e))?;
+    drop(f);
+    rec.started = true;
+    locked.write(rec)?;
+    let _ = fs::remove_file(&fifo);
+    Ok(())
+}
+
+/// Parses a signal as runc does: "KILL", "SIGKILL", "kill" or "9".
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| Error::invalid(format!("unknown signal {s:?}")));
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    name.parse::<Signal>().map_err(|_| Error::invalid(format!("unknown signal {s:?}")))
+}
+
+fn send_signal(rec: &Record, sig: Signal) -> Result<()> {
+    // SAFETY: pidfd_open has no memory arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) };
+    if fd < 0 {
+        return Err(Error::other("container not running"));
+    }
+    // SAFETY: a fresh pidfd that we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // Pid reuse: the pidfd now pins the process; check it is still our init.
+    if !proc::is_alive(rec.pid, rec.pid_start) {
+        return Err(Error::other("container not running"));
+    }
+    // SAFETY: the siginfo pointer may be null; flags 0.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig as i32, std::ptr::null::<u8>(), 0) };
+    if rc != 0 {
+        return Err(Error::os("sending the signal", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// `kill`: signals the init, or with `all` every process in the container's cgroup.
+pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
+    let (locked, rec) = root.open(id)?;
+    let status = rec.status(&locked.dir);
+    if status == Status::Stopped && !all {
+        return Err(Error::other("container not running"));
+    }
+    if all {
+        for pid in cgroups::pids(&rec.cgroup_dirs) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+        }
+        if sig == Signal::SIGKILL && status == Status::Paused {
+            cgroups::thaw(&rec.cgroup_dirs);
+        }
+        return Ok(());
+    }
+    send_signal(&rec, sig)?;
+    if sig == Signal::SIGKILL && status == Status::Paused {
+        cgroups::thaw(&rec.cgroup_dirs);
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for the init to exit (it is not our child: poll its pidfd).
+fn wait_gone(rec: &Record, timeout: Duration) -> bool {
+    // SAFETY: pidfd_open has no memory arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) };
+    if fd < 0 {
+        return true;
+    }
+    // SAFETY: a fresh pidfd that we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    if !proc::is_alive(rec.pid, rec.pid_start) {
+        return true;
+    }
+    let mut pfd = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one live pollfd.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
+    rc > 0 || !proc::is_alive(rec.pid, rec.pid_start)
+}
+
+/// Kills whatever is left, then removes cgroups and state.
+fn destroy(locked: Locked, rec: &Record) -> Result<()> {
+    if proc::is_alive(rec.pid, rec.pid_start) {
+        let _ = send_signal(rec, Signal::SIGKILL);
+    }
+    for pid in cgroups::pids(&rec.cgroup_dirs) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    cgroups::thaw(&rec.cgroup_dirs);
+    if !wait_gone(rec, Duration::from_secs(10)) {
+        return Err(Error::other(format!("container init {} did not exit after SIGKILL", rec.pid)));
+    }
+    cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
+    locked.remove()
+}
+
+/// `delete`: removes a stopped (or created) container; `force` kills a running one.
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
+    let (locked, rec) = match root.open(id) {
+        Ok(x) => x,
+        // runc: deleting a container that does not exist is fine with --force.
+        Err(Error::NotFound) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    match rec.status(&locked.dir) {
+        Status::Stopped | Status::Created => destroy(locked, &rec),
+        s if force => {
+            let _ = s;
+            destroy(locked, &rec)
+        }
+        s => Err(Error::other(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
+    }
+}
+
+/// The status and record of one container, for `state`.
+pub fn state(root: &Root, id: &str) -> Result<(Record, Status)> {
+    let (locked, rec) = root.open(id)?;
+    let s = rec.status(&locked.dir);
+    Ok((rec, s))
+}
+
+/// `run`, attached: create, start, wait, forward signals, delete; returns the exit code
+/// (128+N for a signal).
+pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
+    let bundle_terminal = crate::spec::Bundle::load(&o.bundle)?
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let (console_ours, console_theirs) = if bundle_terminal && o.console_socket.is_none() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+        (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
+    } else {
+        (None, None)
+    };
+    let mask = crate::attach::block_signals()?;
+    let mut created = create(root, o, console_theirs)?;
+    let master = match console_ours {
+        Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
+        None => None,
+    };
+    if let Err(e) = release(&created.locked, &mut created.record) {
+        let _ = destroy(created.locked, &created.record);
+        return Err(e);
+    }
+    let status = crate::attach::supervise(created.pid, master.as_ref(), &mask);
+    let Created { locked, record, .. } = created;
+    destroy(locked, &record)?;
+    status
+}
+
+/// `run --detach`: create and start, then leave.
+pub fn run_detached(root: &Root, o: &CreateOptions) -> Result<()> {
+    let mut created = create(root, o, None)?;
+    if let Err(e) = release(&created.locked, &mut created.record) {
+        let _ = destroy(created.locked, &created.record);
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub fn namespace_type_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mount",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_like_runc() {
+        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("SIGTERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("99").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! vsbx-runtime: a runc-compatible OCI runtime.
+//!
+//! The runtime process is single-threaded and never re-executes itself: `create`
+//! clones the container init straight into its namespaces (see `linux::init`), talks
+//! to it over one socketpair, records state under --root and exits.
+
+pub mod attach;
+pub mod cgroups;
+pub mod container;
+pub mod error;
+pub mod features;
+pub mod linux;
+pub mod log;
+pub mod proc;
+pub mod spec;
+pub mod specgen;
+pub mod state;
+mod unsupported;
+
+pub use error::{Error, Result};

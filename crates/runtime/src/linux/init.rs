@@ -1,0 +1,265 @@
+//! The container init: what runs in the child after clone, top to bottom.
+//!
+//! 1. wait for the runtime (maps written, cgroups joined), join namespaces by path
+//! 2. filesystem: propagation, rootfs bind, mounts, /dev, pivot_root, masks, read-only
+//! 3. hostname, domainname, terminal, executable lookup  -> tell the runtime "ready"
+//! 4. wait for `start` on the exec fifo
+//! 5. rlimits, user, capabilities, no_new_privs, fds, execve
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use oci_spec::runtime::Spec;
+
+use super::console;
+use super::namespaces::{self, Namespaces, NEWTIME};
+use super::process::{self, CapSets};
+use super::rootfs::{self, RootfsContext};
+use super::sync::{Channel, Msg};
+use crate::error::{Context, Error, Result};
+
+/// Everything the init needs, resolved by the runtime before clone.
+pub struct Plan {
+    pub spec: Spec,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub namespaces: Namespaces,
+    pub cgroup_dirs: Vec<PathBuf>,
+    pub unified_cgroup: bool,
+    pub no_pivot: bool,
+    pub new_keyring: Option<String>,
+    pub preserve_fds: u32,
+    pub console_socket: Option<OwnedFd>,
+    /// Read end of the exec fifo, opened non-blocking before clone.
+    pub exec_fifo: OwnedFd,
+    pub caps: Option<CapSets>,
+    pub time_offsets: Vec<(String, i64, u32)>,
+    pub root_propagation: Option<MsFlags>,
+}
+
+/// Runs the init; returns only on failure, with the error to report.
+pub fn run(plan: Plan, chan: Channel) -> Error {
+    match setup(&plan, &chan) {
+        Ok(ready) => match ready.wait_and_exec(&plan) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        },
+        Err(e) => {
+            let _ = chan.send(&Msg::Failed(e.to_string()));
+            e
+        }
+    }
+}
+
+/// What setup hands to the final stage.
+struct Ready {
+    exe: PathBuf,
+    env: Vec<String>,
+}
+
+fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
+    reset_signals();
+    // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
+    // user's binary sets it back as the kernel's rules say.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // Die with the runtime while it still supervises us (it sends Ack when done).
+    // SAFETY: as above.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+
+    match chan.recv()? {
+        Some(Msg::Go) => {}
+        other => return Err(Error::other(format!("init: expected go from the runtime, got {other:?}"))),
+    }
+    join_namespaces(plan)?;
+    if let Some(name) = &plan.new_keyring {
+        join_session_keyring(name);
+    }
+
+    let spec = &plan.spec;
+    let process = spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+    let linux = spec.linux().as_ref();
+    let in_userns = plan.namespaces.creates(CloneFlags::CLONE_NEWUSER) || plan.namespaces.joins(CloneFlags::CLONE_NEWUSER);
+    if in_userns {
+        // Become root of the user namespace for the setup steps.
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).ctx(|| "setresgid(0) in the user namespace".into())?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into()).ctx(|| "setresuid(0) in the user namespace".into())?;
+    }
+
+    // Filesystem.
+    let mounts = spec.mounts().clone().unwrap_or_default();
+    rootfs::prepare(&plan.rootfs, plan.root_propagation)?;
+    let rootfd: OwnedFd = std::fs::File::open(&plan.rootfs)
+        .map_err(|e| Error::path("opening", &plan.rootfs, e))?
+        .into();
+    let cx = RootfsContext {
+        rootfs: &plan.rootfs,
+        bundle: &plan.bundle,
+        in_userns,
+        cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+        cgroup_dirs: &plan.cgroup_dirs,
+        unified_cgroup: plan.unified_cgroup,
+    };
+    rootfs::mount_all(&rootfd, &mounts, &cx)?;
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    rootfs::populate_dev(&rootfd, &devices, in_userns, !rootfs::dev_is_bound(&mounts))?;
+    let cwd = process.cwd();
+    super::resolve::ensure_in_root(rootfd.as_raw_fd(), cwd, super::resolve::Leaf::Dir)
+        .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
+    drop(rootfd);
+    rootfs::enter(&plan.rootfs, plan.no_pivot)?;
+    if let Some(l) = linux {
+        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
+        rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]))?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        rootfs::readonly_root()?;
+    }
+    if let Some(p) = plan.root_propagation {
+        rootfs::set_root_propagation(p)?;
+    }
+
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| "hostname: sethostname".into())?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        // SAFETY: d points at d.len() valid bytes.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(Error::os("domainname: setdomainname", std::io::Error::last_os_error()));
+        }
+    }
+
+    if process.terminal().unwrap_or(false) {
+        let sock = plan
+            .console_socket
+            .as_ref()
+            .ok_or_else(|| Error::invalid("process.terminal is true but no --console-socket was given"))?;
+        let (rows, cols) = process.console_size().map(|b| (b.height() as u16, b.width() as u16)).unwrap_or((0, 0));
+        let pty = console::open_pty(rows, cols)?;
+        console::send_fd(sock.as_raw_fd(), pty.master.as_raw_fd(), &pty.name)?;
+        drop(pty.master);
+        console::become_session_leader_on(&pty.slave)?;
+        bind_console(&pty.name);
+    }
+
+    nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: chdir to {}", cwd.display()))?;
+    let env = process::environment(process);
+    let args = process.args().as_deref().unwrap_or(&[]);
+    let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
+
+    chan.send(&Msg::Ready)?;
+    match chan.recv()? {
+        Some(Msg::Ack) => {}
+        other => return Err(Error::other(format!("init: expected ack from the runtime, got {other:?}"))),
+    }
+    // The runtime may exit now: we are on our own.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    Ok(Ready { exe, env })
+}
+
+impl Ready {
+    fn wait_and_exec(self, plan: &Plan) -> Result<std::convert::Infallible> {
+        wait_for_start(&plan.exec_fifo)?;
+        let process = plan.spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+        process::apply_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+        // SAFETY: umask cannot fail.
+        unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
+        let setgroups_ok = !plan.namespaces.joins(CloneFlags::CLONE_NEWUSER)
+            || std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "allow").unwrap_or(true);
+        process::become_user(process, plan.caps.as_ref(), setgroups_ok)?;
+        if process.no_new_privileges().unwrap_or(false) {
+            process::set_no_new_privs()?;
+        }
+        process::close_fds_from(3 + plan.preserve_fds)?;
+        let args = process.args().as_deref().unwrap_or(&[]);
+        Err(process::exec(&self.exe, args, &self.env))
+    }
+}
+
+/// Blocks until `start` writes to the fifo. We hold the read end (opened before the
+/// clone), so the poll wakes only when a writer has written.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    let mut pfd = libc::pollfd { fd: fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one live pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::os("waiting for start", e));
+        }
+        let mut b = [0u8; 1];
+        // SAFETY: reads at most one byte into a live buffer.
+        let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        if n == 1 {
+            return Ok(());
+        }
+        // A writer came and went without a byte: keep waiting.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn reset_signals() {
+    // SAFETY: plain signal-mask and disposition calls on this (single) thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+fn join_namespaces(plan: &Plan) -> Result<()> {
+    let ns = &plan.namespaces;
+    for (flag, fd) in &ns.join {
+        if *flag == CloneFlags::CLONE_NEWPID {
+            continue; // joined by the runtime before clone
+        }
+        nix::sched::setns(fd, *flag).ctx(|| format!("linux.namespaces: joining {flag:?}"))?;
+        if *flag == CloneFlags::CLONE_NEWUSER {
+            // Namespaces created after joining a user namespace belong to it.
+            let rest = ns.new & !(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP | NEWTIME);
+            if !rest.is_empty() {
+                nix::sched::unshare(rest).ctx(|| "unshare".into())?;
+            }
+        }
+    }
+    // The cgroup namespace is made only now, after the runtime moved us into our cgroup,
+    // so that its root is the container's cgroup.
+    if ns.creates(CloneFlags::CLONE_NEWCGROUP) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare(cgroup)".into())?;
+    }
+    if ns.creates(NEWTIME) {
+        nix::sched::unshare(NEWTIME).ctx(|| "unshare(time)".into())?;
+        namespaces::write_time_offsets(&plan.time_offsets)?;
+        let f = std::fs::File::open("/proc/self/ns/time_for_children").map_err(|e| Error::os("opening time_for_children", e))?;
+        nix::sched::setns(f, NEWTIME).ctx(|| "entering the new time namespace".into())?;
+    }
+    Ok(())
+}
+
+fn join_session_keyring(name: &str) {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    if let Ok(c) = std::ffi::CString::new(name) {
+        // SAFETY: keyctl reads the C string; failure (e.g. ENOSYS) is harmless here.
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.as_ptr()) };
+    }
+}
+
+/// Binds the pty slave onto /dev/console, as runc does; best effort (no /dev is fine).
+fn bind_console(pts: &str) {
+    let console = std::path::Path::new("/dev/console");
+    if !console.exists() && std::fs::File::create(console).is_err() {
+        return;
+    }
+    let _ = nix::mount::mount(Some(pts), console, None::<&str>, MsFlags::MS_BIND, None::<&str>);
+}

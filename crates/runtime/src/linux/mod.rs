@@ -1,0 +1,12 @@
+//! Linux mechanics: clone, namespaces, the init's setup sequence, mounts, devices,
+//! terminals and the process's final confinement.
+
+pub mod clone;
+pub mod console;
+pub mod init;
+pub mod mount_opts;
+pub mod namespaces;
+pub mod process;
+pub mod resolve;
+pub mod rootfs;
+pub mod sync;

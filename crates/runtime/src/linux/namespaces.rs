@@ -1,0 +1,96 @@
+//! Namespaces: which to create, which to join by path, and the user-namespace maps.
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespaceType};
+
+use crate::error::{Error, Result};
+
+pub fn flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        // CLONE_NEWTIME (0x80) has no nix constant.
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(0x80),
+    }
+}
+
+pub const NEWTIME: CloneFlags = CloneFlags::from_bits_retain(0x80);
+
+/// The namespaces of a container, resolved before clone: new ones as flags, existing
+/// ones as open fds (so a bad path fails before anything is created).
+#[derive(Debug)]
+pub struct Namespaces {
+    pub new: CloneFlags,
+    /// (namespace flag, fd of the namespace to join), user first.
+    pub join: Vec<(CloneFlags, OwnedFd)>,
+}
+
+impl Namespaces {
+    pub fn resolve(linux: Option<&Linux>) -> Result<Namespaces> {
+        let mut out = Namespaces { new: CloneFlags::empty(), join: Vec::new() };
+        let list = linux.and_then(|l| l.namespaces().as_ref());
+        for ns in list.into_iter().flatten() {
+            let f = flag(ns.typ());
+            match ns.path() {
+                None => out.new |= f,
+                Some(p) => {
+                    let fd = File::open(p).map_err(|e| {
+                        Error::path(&format!("linux.namespaces: cannot open the {:?} namespace", ns.typ()), p, e)
+                    })?;
+                    out.join.push((f, fd.into()));
+                }
+            }
+        }
+        out.join.sort_by_key(|(f, _)| if *f == CloneFlags::CLONE_NEWUSER { 0 } else { 1 });
+        if out.joins(CloneFlags::CLONE_NEWUSER) && out.new.contains(CloneFlags::CLONE_NEWPID) {
+            return Err(Error::invalid(
+                "linux.namespaces: joining a user namespace by path while creating a pid namespace is not supported by this build",
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn joins(&self, f: CloneFlags) -> bool {
+        self.join.iter().any(|(g, _)| *g == f)
+    }
+
+    pub fn creates(&self, f: CloneFlags) -> bool {
+        self.new.contains(f)
+    }
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect()
+}
+
+/// Writes uid_map and gid_map of `pid` (the runtime is root, so no setgroups=deny).
+pub fn write_id_maps(pid: i32, uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<()> {
+    for (file, maps, field) in [("uid_map", uids, "uidMappings"), ("gid_map", gids, "gidMappings")] {
+        if maps.is_empty() {
+            continue;
+        }
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, map_text(maps))
+            .map_err(|e| Error::os(format!("linux.{field}: writing {path}"), e))?;
+    }
+    Ok(())
+}
+
+/// Writes time namespace offsets for a namespace made with unshare, before entering it.
+pub fn write_time_offsets(offsets: &[(String, i64, u32)]) -> Result<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let text: String = offsets.iter().map(|(clock, s, ns)| format!("{clock} {s} {ns}\n")).collect();
+    std::fs::write(Path::new("/proc/self/timens_offsets"), text)
+        .map_err(|e| Error::os("linux.timeOffsets: writing /proc/self/timens_offsets", e))
+}

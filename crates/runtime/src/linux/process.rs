@@ -1,0 +1,266 @@
+//! The last steps before execve: rlimits, user and groups, capabilities,
+//! no_new_privs, then exec. Kept in the order the kernel needs: rlimits and the
+//! bounding set while still privileged, identity with KEEPCAPS, then the other sets.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use caps::{CapSet, Capability};
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{LinuxCapabilities, PosixRlimit, Process};
+
+use crate::error::{Context, Error, Result};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => return None,
+    })
+}
+
+/// The rlimit's name as config.json spells it ("RLIMIT_NOFILE").
+fn rlimit_name(r: &PosixRlimit) -> String {
+    serde_json::to_value(r.typ())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Checks every rlimit name; run before clone so a typo fails cheaply.
+pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for r in limits {
+        let name = rlimit_name(r);
+        if rlimit_resource(&name).is_none() {
+            return Err(Error::invalid(format!("process.rlimits: unknown type {name:?}")));
+        }
+        if r.soft() > r.hard() {
+            return Err(Error::invalid(format!("process.rlimits: {name} soft limit {} is above its hard limit {}", r.soft(), r.hard())));
+        }
+    }
+    Ok(())
+}
+
+pub fn apply_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for r in limits {
+        let name = rlimit_name(r);
+        let res = rlimit_resource(&name).ok_or_else(|| Error::invalid(format!("process.rlimits: unknown type {name:?}")))?;
+        let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+        // SAFETY: setrlimit reads a live rlimit struct.
+        if unsafe { libc::setrlimit(res, &lim) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EPERM) {
+                return Err(Error::invalid(format!(
+                    "process.rlimits: raising the hard limit of {name} to {} needs CAP_SYS_RESOURCE, which this runtime does not hold",
+                    r.hard()
+                )));
+            }
+            return Err(Error::os(format!("process.rlimits: setting {name}"), e));
+        }
+    }
+    Ok(())
+}
+
+fn cap_set(list: &Option<HashSet<oci_spec::runtime::Capability>>) -> Result<HashSet<Capability>> {
+    let mut out = HashSet::new();
+    for c in list.iter().flatten() {
+        let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let cap = Capability::from_str(&name).map_err(|_| Error::invalid(format!("process.capabilities: unknown capability {name:?}")))?;
+        out.insert(cap);
+    }
+    Ok(out)
+}
+
+/// Parsed capability sets, checked before clone.
+pub struct CapSets {
+    bounding: HashSet<Capability>,
+    effective: HashSet<Capability>,
+    inheritable: HashSet<Capability>,
+    permitted: HashSet<Capability>,
+    ambient: HashSet<Capability>,
+}
+
+impl CapSets {
+    pub fn parse(c: &LinuxCapabilities) -> Result<CapSets> {
+        Ok(CapSets {
+            bounding: cap_set(c.bounding())?,
+            effective: cap_set(c.effective())?,
+            inheritable: cap_set(c.inheritable())?,
+            permitted: cap_set(c.permitted())?,
+            ambient: cap_set(c.ambient())?,
+        })
+    }
+
+    /// Drops everything outside the bounding set (needs CAP_SETPCAP, so do it first).
+    fn apply_bounding(&self) -> Result<()> {
+        for cap in caps::all() {
+            if !self.bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+                caps::drop(None, CapSet::Bounding, cap).map_err(|e| Error::other(format!("process.capabilities: dropping {cap} from the bounding set: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_rest(&self) -> Result<()> {
+        let set = |which: CapSet, v: &HashSet<Capability>, name: &str| {
+            caps::set(None, which, v).map_err(|e| Error::other(format!("process.capabilities.{name}: {e}")))
+        };
+        // capset checks E within P and I within the old P at every step: set I while P
+        // is still full, shrink E, then P.
+        set(CapSet::Inheritable, &self.inheritable, "inheritable")?;
+        set(CapSet::Effective, &self.effective, "effective")?;
+        set(CapSet::Permitted, &self.permitted, "permitted")?;
+        caps::clear(None, CapSet::Ambient).map_err(|e| Error::other(format!("process.capabilities.ambient: {e}")))?;
+        for cap in &self.ambient {
+            // The kernel only raises an ambient cap present in permitted and inheritable;
+            // runc skips the others silently, and so do we.
+            if self.permitted.contains(cap) && self.inheritable.contains(cap) {
+                caps::raise(None, CapSet::Ambient, *cap).map_err(|e| Error::other(format!("process.capabilities.ambient: {cap}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Switches to the process user (groups first), keeping or trimming capabilities.
+pub fn become_user(p: &Process, caps: Option<&CapSets>, setgroups_allowed: bool) -> Result<()> {
+    if let Some(c) = caps {
+        c.apply_bounding()?;
+    }
+    let user = p.user();
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    if setgroups_allowed {
+        let gids: Vec<Gid> = user.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
+        nix::unistd::setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups".into())?;
+    }
+    let gid = Gid::from_raw(user.gid());
+    nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setresgid({gid})"))?;
+    let uid = Uid::from_raw(user.uid());
+    nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("process.user.uid: setresuid({uid})"))?;
+    // SAFETY: as above.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    if let Some(c) = caps {
+        c.apply_rest()?;
+    }
+    Ok(())
+}
+
+pub fn set_no_new_privs() -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(Error::os("noNewPrivileges: prctl", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// The environment for execve: process.env, plus HOME from /etc/passwd when unset.
+pub fn environment(p: &Process) -> Vec<String> {
+    let mut env: Vec<String> = p.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let home = home_of(p.user().uid()).unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+fn home_of(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_owned())
+    })
+}
+
+/// Finds args[0] as execve will run it: a path if it has a '/', else through PATH.
+pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.is_file() && m.permissions().mode() & 0o111 != 0
+        })
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return if is_exec(&p) {
+            Ok(p)
+        } else {
+            Err(Error::other(format!("exec: {arg0:?}: no such executable file in the container")))
+        };
+    }
+    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    path.split(':')
+        .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
+        .find(|p| is_exec(p))
+        .ok_or_else(|| Error::other(format!("exec: {arg0:?}: executable file not found in $PATH")))
+}
+
+/// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).
+pub fn close_fds_from(first: u32) -> Result<()> {
+    // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if rc != 0 {
+        return Err(Error::os("close_range", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+pub fn exec(path: &Path, args: &[String], env: &[String]) -> Error {
+    let cs = |s: &[u8]| CString::new(s).map_err(|_| Error::invalid("process.args/env: contains a NUL byte"));
+    let build = || -> Result<(CString, Vec<CString>, Vec<CString>)> {
+        Ok((
+            cs(path.as_os_str().as_bytes())?,
+            args.iter().map(|a| cs(a.as_bytes())).collect::<Result<_>>()?,
+            env.iter().map(|e| cs(e.as_bytes())).collect::<Result<_>>()?,
+        ))
+    };
+    match build() {
+        Ok((p, a, e)) => match nix::unistd::execve(&p, &a, &e) {
+            Err(errno) => Error::errno(format!("exec {}", path.display()), errno),
+            Ok(never) => match never {},
+        },
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_executables_through_path() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        assert!(find_executable("sh", &env).unwrap().ends_with("sh"));
+        let e = find_executable("no-such-prog-xyz", &env).unwrap_err().to_string();
+        assert!(e.contains("executable file not found"), "{e}");
+        assert!(find_executable("/bin/sh", &[]).is_ok());
+        assert!(find_executable("/nonexistent/x", &[]).is_err());
+    }
+
+    #[test]
+    fn rlimit_checks() {
+        let ok: PosixRlimit = serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":10,"hard":20}"#).unwrap();
+        assert!(check_rlimits(&[ok]).is_ok());
+        let bad: PosixRlimit = serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":30,"hard":20}"#).unwrap();
+        assert!(check_rlimits(&[bad]).unwrap_err().to_string().contains("soft limit"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The one channel between the runtime and the container init: a SOCK_SEQPACKET
+//! socketpair, so each message arrives whole. Messages are short byte strings.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::error::{Error, Result};
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// What the init tells the runtime.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// Parent -> init: namespaces mapped, cgroups joined; go on.
+    Go,
+    /// Init -> parent: set up, waiting for `start`.
+    Ready,
+    /// Parent -> init: state written; the runtime may exit now.
+    Ack,
+    /// Init -> parent: setup failed with this message.
+    Failed(String),
+}
+
+impl Msg {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Msg::Go => b"go".to_vec(),
+            Msg::Ready => b"ready".to_vec(),
+            Msg::Ack => b"ack".to_vec(),
+            Msg::Failed(m) => [b"err:".as_slice(), m.as_bytes()].concat(),
+        }
+    }
+    fn decode(b: &[u8]) -> Option<Msg> {
+        Some(match b {
+            b"go" => Msg::Go,
+            b"ready" => Msg::Ready,
+            b"ack" => Msg::Ack,
+            _ => Msg::Failed(String::from_utf8_lossy(b.strip_prefix(b"err:")?).into_owned()),
+        })
+    }
+}
+
+impl Channel {
+    /// A connected pair (both ends close-on-exec).
+    pub fn pair() -> Result<(Channel, Channel)> {
+        let mut fds = [0 as RawFd; 2];
+        // SAFETY: fds is a valid array of two ints for the kernel to fill.
+        let rc = unsafe {
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+        };
+        if rc != 0 {
+            return Err(Error::os("socketpair", std::io::Error::last_os_error()));
+        }
+        // SAFETY: the kernel just gave us these two fds; we own them.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let b = msg.encode();
+        // SAFETY: b is a live buffer of b.len() bytes.
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), b.as_ptr().cast(), b.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            return Err(Error::os("sync channel: send", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Receives one message; None when the other end closed (it died or exited).
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            // SAFETY: buf is a live, writable buffer of buf.len() bytes.
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::os("sync channel: receive", e));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            let got = &buf[..n as usize];
+            return Msg::decode(got)
+                .map(Some)
+                .ok_or_else(|| Error::other(format!("sync channel: unexpected message {:?}", String::from_utf8_lossy(got))));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&Msg::Go).unwrap();
+        a.send(&Msg::Failed("mount /proc: EPERM".into())).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Msg::Go));
+        assert_eq!(b.recv().unwrap(), Some(Msg::Failed("mount /proc: EPERM".into())));
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+}

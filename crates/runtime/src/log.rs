@@ -1,0 +1,64 @@
+//! Log lines in runc's formats, so engines show our errors to their users:
+//! text `time="..." level=error msg="..."`, or JSON `{"level":..,"msg":..,"time":..}`.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logger {
+    pub file: Option<PathBuf>,
+    pub format: Format,
+    pub debug: bool,
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+impl Logger {
+    pub fn line(&self, level: &str, msg: &str) -> String {
+        let time = crate::proc::now_rfc3339_seconds();
+        match self.format {
+            Format::Json => serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string(),
+            Format::Text => format!("time={} level={level} msg={}", quote(&time), quote(msg)),
+        }
+    }
+
+    fn write(&self, level: &str, msg: &str) {
+        let Some(path) = &self.file else { return };
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{}", self.line(level, msg));
+        }
+    }
+
+    /// An error, as runc reports one: a log line to the log file plus the bare message
+    /// on stderr, or without a log file the log line on stderr.
+    pub fn error(&self, msg: &str) {
+        if self.file.is_some() {
+            self.write("error", msg);
+            eprintln!("{msg}");
+        } else {
+            eprintln!("{}", self.line("error", msg));
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        self.write("warning", msg);
+        if self.file.is_none() {
+            eprintln!("{}", self.line("warning", msg));
+        }
+    }
+
+    pub fn debug(&self, msg: &str) {
+        if self.debug {
+            self.write("debug", msg);
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! vsbx-runtime: command line compatible with runc.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use vsbx_runtime::container::{self, CreateOptions};
+use vsbx_runtime::log::{Format, Logger};
+use vsbx_runtime::state::Root;
+use vsbx_runtime::{features, specgen, Error, Result};
+
+#[derive(Parser, Debug)]
+#[command(name = "vsbx-runtime", about = "A runc-compatible OCI runtime built for running untrusted code", version = VERSION, disable_version_flag = true)]
+struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = "/run/vsbx")]
+    root: PathBuf,
+    /// Write log lines (errors, warnings, debug) to this file.
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Format of log lines.
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Also log debug lines.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Use systemd to manage cgroups (accepted for compatibility; see the error).
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    /// Accepted for compatibility with runc; ignored.
+    #[arg(long, global = true, hide = true)]
+    rootless: Option<String>,
+    /// Print the version.
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.0");
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct CreateArgs {
+    /// Container ID.
+    id: String,
+    /// Path to the bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    bundle: PathBuf,
+    /// Unix socket to send the pty master to (process.terminal).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// File to write the init's pid to.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// Use MS_MOVE and chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// Do not create a new session keyring.
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// Pass N extra file descriptors (3 to 3+N-1) to the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+}
+
+impl CreateArgs {
+    fn options(&self) -> CreateOptions {
+        CreateOptions {
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            pid_file: self.pid_file.clone(),
+            console_socket: self.console_socket.clone(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a container; its process waits for `start`.
+    Create(CreateArgs),
+    /// Start a created container.
+    Start { id: String },
+    /// Print the state of a container as JSON.
+    State { id: String },
+    /// Send a signal (default SIGTERM) to the container's init.
+    Kill {
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+        /// Signal every process in the container.
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
+    /// Delete a container and everything it holds.
+    Delete {
+        id: String,
+        /// Kill a running container first.
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+    /// Create and start a container; wait for it unless --detach.
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Return after start instead of waiting.
+        #[arg(short = 'd', long)]
+        detach: bool,
+        /// Accepted for compatibility with runc (keep the container after exit); ignored.
+        #[arg(long, hide = true)]
+        keep: bool,
+    },
+    /// List containers.
+    List {
+        #[arg(short = 'f', long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Print only IDs.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// Write a default config.json.
+    Spec {
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        /// A spec for a user without root: a user namespace mapped to the caller.
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// Print what this runtime implements as JSON.
+    Features,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let logger = Logger {
+        file: cli.log.clone(),
+        format: match cli.log_format {
+            LogFormat::Text => Format::Text,
+            LogFormat::Json => Format::Json,
+        },
+        debug: cli.debug,
+    };
+    match dispatch(cli, &logger) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            logger.error(&e.to_string());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
+    if cli.version {
+        println!("vsbx-runtime version {VERSION}");
+        return Ok(0);
+    }
+    let Some(command) = cli.command else {
+        return Err(Error::invalid("no command given (see --help)"));
+    };
+    if cli.systemd_cgroup {
+        return Err(Error::invalid(if std::path::Path::new("/run/systemd/system").exists() {
+            "--systemd-cgroup: the systemd cgroup driver is not supported by this build; drop the flag"
+        } else {
+            "--systemd-cgroup: systemd is not running on this host; drop the flag"
+        }));
+    }
+    let root = Root::new(cli.root.clone());
+    logger.debug(&format!("command: {command:?}"));
+    match command {
+        Command::Create(a) => {
+            container::create(&root, &a.options(), None)?;
+        }
+        Command::Start { id } => container::start(&root, &id)?,
+        Command::State { id } => {
+            let (rec, status) = container::state(&root, &id)?;
+            print_json_pretty(&rec.public(status))?;
+        }
+        Command::Kill { id, signal, all } => {
+            let sig = container::parse_signal(&signal)?;
+            container::kill(&root, &id, sig, all)?;
+        }
+        Command::Delete { id, force } => container::delete(&root, &id, force)?,
+        Command::Run { create, detach, keep: _ } => {
+            let o = create.options();
+            if detach {
+                container::run_detached(&root, &o)?;
+            } else {
+                let code = container::run_attached(&root, &o)?;
+                return Ok(code.clamp(0, 255) as u8);
+            }
+        }
+        Command::List { format, quiet } => list(&root, format, quiet)?,
+        Command::Spec { bundle, rootless } => write_spec(&bundle, rootless)?,
+        Command::Features => print_json_pretty(&features::features())?,
+    }
+    Ok(0)
+}
+
+fn print_json_pretty<T: serde::Serialize>(v: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Error::other(format!("encoding JSON: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| Error::os("writing to stdout", e))
+}
+
+fn owner_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}
+
+fn list(root: &Root, format: ListFormat, quiet: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let entries = root.list()?;
+    let mut out = std::io::stdout().lock();
+    let w = |e: std::io::Error| Error::os("writing to stdout", e);
+    if quiet {
+        for (_, rec) in &entries {
+            writeln!(out, "{}", rec.id).map_err(w)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<(serde_json::Value, [String; 6])> = entries
+        .iter()
+        .map(|(dir, rec)| {
+            let status = rec.status(dir);
+            let owner = std::fs::metadata(dir).map(|m| owner_name(m.uid())).unwrap_or_default();
+            let mut v = serde_json::to_value(rec.public(status)).unwrap_or_default();
+            v["owner"] = serde_json::Value::String(owner.clone());
+            let pid = v["pid"].to_string();
+            let cols = [rec.id.clone(), pid, status.as_str().to_owned(), rec.bundle.display().to_string(), rec.created.clone(), owner];
+            (v, cols)
+        })
+        .collect();
+    match format {
+        ListFormat::Json => {
+            let list: Vec<&serde_json::Value> = rows.iter().map(|(v, _)| v).collect();
+            // runc prints `null` for no containers.
+            let text = if list.is_empty() { "null".to_owned() } else { serde_json::to_string(&list).unwrap_or_default() };
+            writeln!(out, "{text}").map_err(w)?;
+        }
+        ListFormat::Table => {
+            let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(str::to_owned);
+            let all: Vec<&[String; 6]> = std::iter::once(&header).chain(rows.iter().map(|(_, c)| c)).collect();
+            // Like Go's tabwriter(minwidth 12, padding 3): each column as wide as its
+            // widest cell plus 3, at least 12; the last column unpadded.
+            let widths: Vec<usize> = (0..6).map(|i| all.iter().map(|r| r[i].len() + 3).max().unwrap_or(0).max(12)).collect();
+            for r in all {
+                let mut line = String::new();
+                for i in 0..5 {
+                    line.push_str(&format!("{:<w$}", r[i], w = widths[i]));
+                }
+                line.push_str(&r[5]);
+                writeln!(out, "{line}").map_err(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_spec(bundle: &std::path::Path, rootless: bool) -> Result<()> {
+    let path = bundle.join("config.json");
+    if path.exists() {
+        return Err(Error::other("File config.json exists. Remove it first"));
+    }
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let text = serde_json::to_string_pretty(&specgen::default_spec(rootless, uid, gid))
+        .map_err(|e| Error::other(format!("encoding the spec: {e}")))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::path("cannot write", &path, e))
+}

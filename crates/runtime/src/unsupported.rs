@@ -1,0 +1,71 @@
+//! Fields of config.json that this build does not honour yet.
+//!
+//! The runtime fails closed: a field it cannot apply is an error naming that field,
+//! never silently dropped. As support lands, entries leave this file.
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Error, Result};
+
+pub fn check(spec: &Spec) -> Result<()> {
+    let refuse = |field: &str| Err(Error::invalid(format!("{field}: not supported by this vsbx-runtime build")));
+
+    if let Some(h) = spec.hooks() {
+        let any = [
+            h.prestart(),
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+            h.poststart(),
+            h.poststop(),
+        ]
+        .iter()
+        .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
+        if any {
+            return refuse("hooks");
+        }
+    }
+    if let Some(p) = spec.process() {
+        if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty()) {
+            return refuse("process.apparmorProfile");
+        }
+        if p.io_priority().is_some() {
+            return refuse("process.ioPriority");
+        }
+        if p.scheduler().is_some() {
+            return refuse("process.scheduler");
+        }
+        if p.exec_cpu_affinity().is_some() {
+            return refuse("process.execCPUAffinity");
+        }
+    }
+    let Some(linux) = spec.linux() else { return Ok(()) };
+    if linux.seccomp().is_some() {
+        return refuse("linux.seccomp");
+    }
+    if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
+        return refuse("linux.sysctl");
+    }
+    if linux.intel_rdt().is_some() {
+        return refuse("linux.intelRdt");
+    }
+    if linux.personality().is_some() {
+        return refuse("linux.personality");
+    }
+    if let Some(r) = linux.resources() {
+        let set = [
+            ("linux.resources.memory", r.memory().is_some()),
+            ("linux.resources.cpu", r.cpu().is_some()),
+            ("linux.resources.pids", r.pids().is_some()),
+            ("linux.resources.blockIO", r.block_io().is_some()),
+            ("linux.resources.hugepageLimits", r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty())),
+            ("linux.resources.network", r.network().is_some()),
+            ("linux.resources.rdma", r.rdma().as_ref().is_some_and(|v| !v.is_empty())),
+            ("linux.resources.unified", r.unified().as_ref().is_some_and(|v| !v.is_empty())),
+        ];
+        if let Some((field, _)) = set.iter().find(|(_, on)| *on) {
+            return refuse(field);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! /dev inside the container: the default devices and links, and linux.devices.
+
+use serde_json::json;
+use vsbx_conformance::*;
+
+/// Runs `script` in a container made from `edit`ed default bundle; returns stdout.
+fn run_script(name: &str, script: &str, edit: impl FnOnce(&mut Bundle)) -> String {
+    let rt = Runtime::new(name);
+    let mut b = Bundle::new(name);
+    b.sh(script);
+    edit(&mut b);
+    let id = unique_id(name);
+    let out = rt.run_ok(&id, &b);
+    rt.assert_gone(&id, &b, None);
+    out
+}
+
+#[test]
+fn default_device_nodes() {
+    // busybox stat: %F type, %t/%T major/minor in hex, %a octal mode.
+    let out = run_script(
+        "dev-nodes",
+        "for d in null zero full random urandom tty; do stat -c '%n|%F|%t:%T|%a' /dev/$d; done",
+        |_| {},
+    );
+    let want = [
+        ("/dev/null", "1:3"),
+        ("/dev/zero", "1:5"),
+        ("/dev/full", "1:7"),
+        ("/dev/random", "1:8"),
+        ("/dev/urandom", "1:9"),
+        ("/dev/tty", "5:0"),
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{out}");
+    for (line, (path, numbers)) in lines.iter().zip(want) {
+        assert_eq!(
+            *line,
+            format!("{path}|character special file|{numbers}|666")
+        );
+    }
+}
+
+#[test]
+fn default_devices_work() {
+    let out = run_script(
+        "dev-use",
+        "echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; \
+         head -c 8 /dev/urandom | wc -c; echo x > /dev/full 2>/dev/null || echo full-refused",
+        |_| {},
+    );
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["null-ok", "4", "8", "full-refused"]
+    );
+}
+
+#[test]
+fn default_dev_links_and_dirs() {
+    let out = run_script(
+        "dev-links",
+        "for l in ptmx fd stdin stdout stderr; do echo \"$l $(readlink /dev/$l)\"; done; \
+         for d in pts shm mqueue; do [ -d /dev/$d ] && echo \"dir $d\"; done; \
+         [ -c /dev/pts/ptmx ] && echo pts-ptmx",
+        |_| {},
+    );
+    assert_eq!(
+        out,
+        "ptmx pts/ptmx\nfd /proc/self/fd\nstdin /proc/self/fd/0\nstdout /proc/self/fd/1\n\
+         stderr /proc/self/fd/2\ndir pts\ndir shm\ndir mqueue\npts-ptmx\n"
+    );
+}
+
+#[test]
+fn dev_is_minimal() {
+    // Nothing of the host's /dev leaks in (no disks, no /dev/mem, no /dev/kmsg).
+    let out = run_script("dev-minimal", "ls -A /dev", |_| {});
+    let mut names: Vec<&str> = out.split_whitespace().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+            "stdout", "tty", "urandom", "zero"
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn linux_devices_are_created() {
+    let out = run_script(
+        "dev-extra",
+        "stat -c '%n|%F|%t:%T|%a|%u:%g' /dev/mynull /dev/myblock; \
+         echo x > /dev/mynull && echo write-ok",
+        |b| {
+            b.config()["linux"]["devices"] = json!([
+                {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 1000, "gid": 1001},
+                {"path": "/dev/myblock", "type": "b", "major": 7, "minor": 200, "fileMode": 0o600, "uid": 0, "gid": 0},
+            ]);
+            // Access to a device also needs a device-cgroup rule (the default spec denies all
+            // devices but the defaults).
+            b.config()["linux"]["resources"]["devices"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}));
+        },
+    );
+    assert_eq!(
+        out,
+        "/dev/mynull|character special file|1:3|666|1000:1001\n\
+         /dev/myblock|block special file|7:c8|600|0:0\nwrite-ok\n"
+    );
+}
+
+#[test]
+fn device_cgroup_denies_unlisted_devices() {
+    // The default spec's resources.devices denies everything but the default devices: a node
+    // for /dev/mem (1:1) exists but cannot be opened.
+    let out = run_script(
+        "dev-deny",
+        "head -c 1 /dev/mymem > /dev/null 2>&1 && echo opened || echo denied",
+        |b| {
+            b.config()["linux"]["devices"] = json!([{"path": "/dev/mymem", "type": "c", "major": 1, "minor": 1, "fileMode": 0o600}]);
+        },
+    );
+    assert_eq!(out, "denied\n");
+}

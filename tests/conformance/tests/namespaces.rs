@@ -1,0 +1,209 @@
+//! linux.namespaces: new ones, absent ones (shared with the host), joined ones (`path`), the
+//! user namespace with mappings, and the time namespace.
+
+use serde_json::json;
+use vsbx_conformance::*;
+
+/// Runs a container printing `<ns> <inode link>` for pid, net, ipc, uts, mnt and cgroup.
+fn ns_inside(name: &str, edit: impl FnOnce(&mut Bundle)) -> Vec<(String, String)> {
+    let rt = Runtime::new(name);
+    let mut b = Bundle::new(name);
+    b.sh("for n in pid net ipc uts mnt cgroup; do echo \"$n $(readlink /proc/self/ns/$n)\"; done");
+    edit(&mut b);
+    let id = unique_id(name);
+    let out = rt.run_ok(&id, &b);
+    rt.assert_gone(&id, &b, None);
+    out.lines()
+        .map(|l| {
+            let (n, link) = l.split_once(' ').expect("`ns link` lines");
+            (n.to_string(), link.to_string())
+        })
+        .collect()
+}
+
+fn host_ns(ns: &str) -> String {
+    ns_inode("self", ns)
+}
+
+#[test]
+fn default_spec_namespaces_are_new() {
+    // The default spec has pid, network, ipc, uts and mount; cgroup is not listed, so the
+    // container shares the host's cgroup namespace.
+    for (ns, link) in ns_inside("ns-default", |_| {}) {
+        if ns == "cgroup" {
+            assert_eq!(
+                link,
+                host_ns(&ns),
+                "cgroup namespace shared when not listed"
+            );
+        } else {
+            assert_ne!(link, host_ns(&ns), "{ns} namespace is new");
+        }
+    }
+}
+
+#[test]
+fn cgroup_namespace_when_listed() {
+    let seen = ns_inside("ns-cgroup", |b| {
+        b.set_namespace(json!({"type": "cgroup"}));
+    });
+    let cg = seen.iter().find(|(n, _)| n == "cgroup").unwrap();
+    assert_ne!(cg.1, host_ns("cgroup"));
+}
+
+#[test]
+fn cgroup_namespace_roots_the_container_cgroup() {
+    let rt = Runtime::new("cgns-view");
+    let mut b = Bundle::new("cgns-view");
+    b.set_namespace(json!({"type": "cgroup"}));
+    b.sh("cat /proc/self/cgroup");
+    let id = unique_id("cgns-view");
+    let out = rt.run_ok(&id, &b);
+    // Inside a new cgroup namespace every hierarchy shows the container's own cgroup as "/".
+    for line in out.lines() {
+        assert!(
+            line.ends_with(":/"),
+            "cgroup path not virtualised: {line} in\n{out}"
+        );
+    }
+}
+
+#[test]
+fn unlisted_namespaces_are_shared_with_the_host() {
+    let seen = ns_inside("ns-shared", |b| {
+        b.remove_namespace("network");
+        b.remove_namespace("ipc");
+        b.remove_namespace("uts");
+        // The spec's default hostname needs a private UTS namespace (runc refuses otherwise).
+        b.config().as_object_mut().unwrap().remove("hostname");
+    });
+    for (ns, link) in seen {
+        match ns.as_str() {
+            "net" | "ipc" | "uts" | "cgroup" => assert_eq!(link, host_ns(&ns), "{ns} shared"),
+            _ => assert_ne!(link, host_ns(&ns), "{ns} new"),
+        }
+    }
+}
+
+#[test]
+fn pid_namespace_makes_the_process_pid_1() {
+    let rt = Runtime::new("pidns");
+    let mut b = Bundle::new("pidns");
+    b.sh("echo $$; ps -o pid | tail -n +2 | wc -l");
+    let id = unique_id("pidns");
+    let out = rt.run_ok(&id, &b);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("1"));
+    // Only the shell, ps and the pipeline's tail/wc exist in the namespace.
+    let n: u32 = lines.next().unwrap().trim().parse().unwrap();
+    assert!(
+        n <= 4,
+        "processes visible in the new pid namespace: {n}\n{out}"
+    );
+}
+
+#[test]
+fn network_namespace_has_only_loopback_and_it_is_up() {
+    let rt = Runtime::new("netns");
+    let mut b = Bundle::new("netns");
+    b.sh("ls /sys/class/net; cat /sys/class/net/lo/flags");
+    let id = unique_id("netns");
+    let out = rt.run_ok(&id, &b);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("lo"), "{out}");
+    // runc brings lo up in a new network namespace: IFF_UP (0x1) is set.
+    let flags = lines.next().unwrap().trim().trim_start_matches("0x");
+    let flags = u32::from_str_radix(flags, 16).unwrap();
+    assert_eq!(flags & 1, 1, "lo is up: flags {flags:#x}");
+    assert_eq!(lines.next(), None, "no other interface: {out}");
+}
+
+#[test]
+fn user_namespace_with_mappings() {
+    let rt = Runtime::new("userns");
+    let mut b = Bundle::new("userns");
+    b.out_dir();
+    b.set_namespace(json!({"type": "user"}));
+    b.config()["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config()["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 200000, "size": 1000}]);
+    b.sh(
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; touch /out/made-inside; \
+          echo devnull > /dev/null && echo ok",
+    );
+    let id = unique_id("userns");
+    let out = rt.run_ok(&id, &b);
+    let fields: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(fields[0], ["0", "100000", "65536"], "uid_map\n{out}");
+    assert_eq!(fields[1], ["0", "200000", "1000"], "gid_map\n{out}");
+    assert_eq!(fields[2], ["0"]);
+    assert_eq!(fields[3], ["0"]);
+    assert_eq!(fields[4], ["ok"], "/dev/null usable in a user namespace");
+    // A file created by container root belongs to the mapped host ids.
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(b.path().join("out/made-inside")).expect("file made inside");
+    assert_eq!((meta.uid(), meta.gid()), (100000, 200000));
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn join_namespaces_of_another_container_by_path() {
+    let rt = Runtime::new("ns-join");
+    let mut a = Bundle::new("ns-join-a");
+    a.args(&["sleep", "1000"]);
+    a.config()["hostname"] = json!("container-a");
+    let id_a = unique_id("ns-join-a");
+    let pid_a = rt.create_and_start(&id_a, &a);
+
+    let mut b = Bundle::new("ns-join-b");
+    for (ty, file) in [("uts", "uts"), ("network", "net"), ("ipc", "ipc")] {
+        b.set_namespace(json!({"type": ty, "path": format!("/proc/{pid_a}/ns/{file}")}));
+    }
+    // Setting a hostname would change container A's: joiners leave it alone.
+    b.config().as_object_mut().unwrap().remove("hostname");
+    b.sh("hostname; for n in uts net ipc pid; do readlink /proc/self/ns/$n; done");
+    let id_b = unique_id("ns-join-b");
+    let out = rt.run_ok(&id_b, &b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "container-a", "B sees A's hostname\n{out}");
+    let a_ns = |ns: &str| ns_inode(&pid_a.to_string(), ns);
+    assert_eq!(lines[1], a_ns("uts"));
+    assert_eq!(lines[2], a_ns("net"));
+    assert_eq!(lines[3], a_ns("ipc"));
+    assert_ne!(lines[4], a_ns("pid"), "B's pid namespace is its own");
+    rt.assert_gone(&id_b, &b, None);
+    // A is unaffected.
+    assert_eq!(rt.state_json(&id_a)["status"], "running");
+}
+
+#[test]
+fn join_nonexistent_namespace_path_fails() {
+    let rt = Runtime::new("ns-join-bad");
+    let mut b = Bundle::new("ns-join-bad");
+    b.set_namespace(json!({"type": "network", "path": "/proc/self/ns/no-such-ns"}));
+    let id = unique_id("ns-join-bad");
+    rt.create(&id, &b).assert_failed().assert_one_line_error();
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn time_namespace() {
+    let rt = Runtime::new("timens");
+    let mut b = Bundle::new("timens");
+    b.set_namespace(json!({"type": "time"}));
+    b.sh("readlink /proc/self/ns/time");
+    let id = unique_id("timens");
+    if is_runc() {
+        // runc 1.1.5 predates time namespace support (runc 1.2): it refuses the bundle with
+        // `namespace {"time" ""} does not exist`. vsbx supports it.
+        rt.run(&id, &b, &[]).assert_error("time");
+    } else {
+        let out = rt.run_ok(&id, &b);
+        assert_ne!(out.trim(), host_ns("time"), "time namespace is new");
+    }
+    rt.assert_gone(&id, &b, None);
+}

@@ -1,0 +1,255 @@
+//! The `process` object and the flags that shape the container process: args, env, cwd, user,
+//! umask, noNewPrivileges, oomScoreAdj, rlimits, capabilities, hostname/domainname, terminal and
+//! console socket, --no-pivot, --preserve-fds.
+
+use serde_json::json;
+use std::fs::{self, File};
+use std::io::Read;
+use vsbx_conformance::*;
+
+/// Runs `script` (with `edit` applied to the bundle first) attached and returns its stdout.
+fn run_script(name: &str, script: &str, edit: impl FnOnce(&mut Bundle)) -> String {
+    let rt = Runtime::new(name);
+    let mut b = Bundle::new(name);
+    b.sh(script);
+    edit(&mut b);
+    let id = unique_id(name);
+    let out = rt.run_ok(&id, &b);
+    rt.assert_gone(&id, &b, None);
+    out
+}
+
+#[test]
+fn args_env_and_cwd() {
+    let rt = Runtime::new("args-env");
+    let mut b = Bundle::new("args-env");
+    b.args(&[
+        "sh",
+        "-c",
+        "echo \"$0|$1|$2|$FOO|$EMPTY.\"; pwd",
+        "zero",
+        "a b",
+        "c",
+    ]);
+    let env = b.config()["process"]["env"].as_array_mut().unwrap();
+    env.push(json!("FOO=bar baz"));
+    env.push(json!("EMPTY="));
+    b.config()["process"]["cwd"] = json!("/etc");
+    let id = unique_id("args-env");
+    assert_eq!(rt.run_ok(&id, &b), "zero|a b|c|bar baz|.\n/etc\n");
+}
+
+#[test]
+fn env_is_exactly_the_configured_one() {
+    let out = run_script("env-exact", "env | sort", |b| {
+        b.config()["process"]["env"] = json!(["PATH=/bin", "ONE=1"]);
+    });
+    // busybox sh adds PWD and SHLVL of its own; nothing of the host's environment leaks.
+    // runc adds HOME from the user's /etc/passwd entry when the env has no HOME.
+    let mut vars: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL="))
+        .collect();
+    vars.sort();
+    assert_eq!(vars, ["HOME=/root", "ONE=1", "PATH=/bin"], "{out}");
+    // An explicit HOME is kept as is.
+    let out = run_script("env-home", "echo $HOME", |b| {
+        b.config()["process"]["env"] = json!(["PATH=/bin", "HOME=/elsewhere"]);
+    });
+    assert_eq!(out, "/elsewhere\n");
+}
+
+#[test]
+fn missing_cwd_is_created() {
+    // runc creates a missing cwd (before making the root read-only), as mkdir -p would.
+    let out = run_script("cwd-create", "pwd; [ -d /new/dir ] && echo dir", |b| {
+        b.config()["process"]["cwd"] = json!("/new/dir");
+    });
+    assert_eq!(out, "/new/dir\ndir\n");
+}
+
+#[test]
+fn user_ids_and_additional_gids() {
+    let out = run_script("user", "id -u; id -g; id -G", |b| {
+        b.config()["process"]["user"] =
+            json!({"uid": 1000, "gid": 1001, "additionalGids": [5, 10]});
+    });
+    // The primary gid is not added to the supplementary groups: exactly additionalGids.
+    assert_eq!(out, "1000\n1001\n1001 5 10\n");
+}
+
+#[test]
+fn umask() {
+    // runc 1.1.5 supports process.user.umask; without it the umask is 0022.
+    let out = run_script("umask", "umask", |b| {
+        b.config()["process"]["user"]["umask"] = json!(0o077);
+    });
+    assert_eq!(out.trim(), "0077");
+    assert_eq!(run_script("umask-default", "umask", |_| {}).trim(), "0022");
+}
+
+fn status_field(status: &str, key: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in {status}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn no_new_privileges() {
+    for (nnp, want) in [(true, "1"), (false, "0")] {
+        let out = run_script("nnp", "cat /proc/self/status", |b| {
+            b.config()["process"]["noNewPrivileges"] = json!(nnp);
+        });
+        assert_eq!(
+            status_field(&out, "NoNewPrivs"),
+            want,
+            "noNewPrivileges={nnp}"
+        );
+    }
+}
+
+#[test]
+fn capabilities_from_spec_default() {
+    // The spec's default sets (CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE) as bits.
+    let want = format!("{:016x}", (1u64 << 29) | (1 << 5) | (1 << 10));
+    let out = run_script("caps", "cat /proc/self/status", |_| {});
+    for key in ["CapBnd", "CapEff", "CapPrm"] {
+        assert_eq!(status_field(&out, key), want, "{key}");
+    }
+    let out = run_script("caps-empty", "cat /proc/self/status", |b| {
+        b.config()["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN"]});
+    });
+    assert_eq!(status_field(&out, "CapBnd"), format!("{:016x}", 1u64));
+    assert_eq!(status_field(&out, "CapEff"), format!("{:016x}", 0));
+}
+
+#[test]
+fn oom_score_adj() {
+    let out = run_script("oom", "cat /proc/self/oom_score_adj", |b| {
+        b.config()["process"]["oomScoreAdj"] = json!(500);
+    });
+    assert_eq!(out.trim(), "500");
+}
+
+#[test]
+fn rlimits() {
+    let out = run_script("rlimits", "ulimit -Sn; ulimit -Hn", |b| {
+        b.config()["process"]["rlimits"] =
+            json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024}]);
+    });
+    assert_eq!(out, "512\n1024\n");
+}
+
+#[test]
+fn hostname_and_domainname() {
+    let out = run_script(
+        "uts-names",
+        "hostname; cat /proc/sys/kernel/domainname",
+        |b| {
+            b.config()["hostname"] = json!("vsbx-test");
+            b.config()["domainname"] = json!("example.org");
+        },
+    );
+    if is_runc() {
+        // runc 1.1.5 silently ignores `domainname` (support came in runc 1.2): the new UTS
+        // namespace keeps the kernel's "(none)". vsbx must set it (fail closed, never ignore).
+        assert_eq!(out, "vsbx-test\n(none)\n");
+    } else {
+        assert_eq!(out, "vsbx-test\nexample.org\n");
+    }
+}
+
+#[test]
+fn terminal_via_console_socket() {
+    let rt = Runtime::new("console");
+    let mut b = Bundle::new("console");
+    b.sh("tty; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty");
+    b.config()["process"]["terminal"] = json!(true);
+    b.config()["process"]["consoleSize"] = json!({"height": 30, "width": 100});
+    let id = unique_id("console");
+    let sock = ConsoleSocket::new(rt.scratch());
+    rt.create_with(
+        &id,
+        &b,
+        &["--console-socket", sock.path().to_str().unwrap()],
+    )
+    .assert_ok();
+    let master = sock.master();
+    rt.start(&id).assert_ok();
+    let text = read_pty(master).replace('\r', "");
+    rt.wait_status(&id, "stopped");
+    assert_eq!(text, "/dev/pts/0\n30 100\nall-tty\n", "terminal output");
+    rt.delete(&id).assert_ok();
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn terminal_without_console_socket_fails_detached() {
+    // runc: "cannot allocate tty if runc will detach without setting console socket".
+    let rt = Runtime::new("console-missing");
+    let mut b = Bundle::new("console-missing");
+    b.config()["process"]["terminal"] = json!(true);
+    let id = unique_id("console-missing");
+    rt.create(&id, &b).assert_error("console");
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn no_pivot_still_sees_rootfs() {
+    let rt = Runtime::new("no-pivot");
+    let mut b = Bundle::new("no-pivot");
+    fs::write(b.rootfs().join("marker"), "inside\n").unwrap();
+    b.sh("cat /marker; [ -x /bin/busybox ] && echo busybox");
+    let id = unique_id("no-pivot");
+    let out = rt.run(&id, &b, &["--no-pivot"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "inside\nbusybox\n");
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn preserve_fds_passes_fd_3() {
+    let rt = Runtime::new("preserve-fds");
+    let mut b = Bundle::new("preserve-fds");
+    b.sh("echo via-fd3 >&3");
+    let id = unique_id("preserve-fds");
+    let path = rt.scratch().join("fd3");
+    let file = File::create(&path).unwrap();
+    b.save();
+    rt.track(&id);
+    let mut cmd = rt.command(&[
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    pass_fd(&mut cmd, file, 3);
+    rt.exec_command(&mut cmd).assert_ok();
+    let mut got = String::new();
+    File::open(&path).unwrap().read_to_string(&mut got).unwrap();
+    assert_eq!(got, "via-fd3\n");
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn extra_fds_are_closed_without_preserve_fds() {
+    // The runtime is given an fd 3 but no --preserve-fds: the container must not see it.
+    let rt = Runtime::new("no-preserve");
+    let mut b = Bundle::new("no-preserve");
+    // `[` is a shell builtin, so the shell opens nothing of its own while testing.
+    b.sh("if [ -e /proc/$$/fd/3 ]; then readlink /proc/$$/fd/3; else echo closed; fi");
+    let id = unique_id("no-preserve");
+    let file = File::create(rt.scratch().join("fd3")).unwrap();
+    b.save();
+    rt.track(&id);
+    let mut cmd = rt.command(&["run", "--bundle", b.path().to_str().unwrap(), &id]);
+    pass_fd(&mut cmd, file, 3);
+    let out = rt.exec_command(&mut cmd);
+    out.assert_ok();
+    assert_eq!(out.stdout, "closed\n", "fd 3 must not reach the container");
+}
