@@ -36,7 +36,11 @@ fn run(args: &[String]) -> Result<String, String> {
             let mut spec = oci_spec::runtime::Spec::load(config).map_err(|e| e.to_string())?;
             fragment.apply_to(&mut spec).map_err(text)?;
             spec.save(config).map_err(|e| e.to_string())?;
-            Ok(format!("applied {} v{} to {config}", profile.name(), profile.version()))
+            Ok(format!(
+                "applied {} v{} to {config}",
+                profile.name(),
+                profile.version()
+            ))
         }
         _ => Err("usage: policy explain NAME | diff A B | json NAME | apply NAME CONFIG".into()),
     }

@@ -167,7 +167,11 @@ mod tests {
     #[test]
     fn every_dangerous_name_is_a_real_x86_64_syscall() {
         for entry in DANGEROUS_SYSCALLS {
-            assert!(syscall_table::is_known(entry.name), "{} is not in the table", entry.name);
+            assert!(
+                syscall_table::is_known(entry.name),
+                "{} is not in the table",
+                entry.name
+            );
         }
     }
 
@@ -203,7 +207,10 @@ mod tests {
         assert!(clone.permits_safely(&permission(vec![masked(u64::MAX, 0x0001_0000)])));
         // A mask that misses CLONE_NEWUSER lets user namespaces through.
         assert!(!clone.permits_safely(&permission(vec![masked(0x6E02_0000, 0)])));
-        assert!(!clone.permits_safely(&permission(vec![masked(CLONE_NAMESPACE_FLAGS, 0x1000_0000)])));
+        assert!(!clone.permits_safely(&permission(vec![masked(
+            CLONE_NAMESPACE_FLAGS,
+            0x1000_0000
+        )])));
     }
 
     #[test]

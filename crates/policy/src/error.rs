@@ -20,7 +20,9 @@ pub enum PolicyError {
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
 
-    #[error("{origin}:{line}: {key}: unknown syscall `{syscall}` (not in the x86_64 syscall table)")]
+    #[error(
+        "{origin}:{line}: {key}: unknown syscall `{syscall}` (not in the x86_64 syscall table)"
+    )]
     UnknownSyscall {
         origin: String,
         line: usize,

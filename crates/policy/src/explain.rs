@@ -41,8 +41,7 @@ fn rule_text(profile: &Profile, syscall: &str) -> String {
     if permissions.is_empty() || permissions.iter().any(|p| p.is_unconditional()) {
         return "any arguments".into();
     }
-    let alternatives: BTreeSet<String> =
-        permissions.iter().map(|p| p.conditions_text()).collect();
+    let alternatives: BTreeSet<String> = permissions.iter().map(|p| p.conditions_text()).collect();
     alternatives.into_iter().collect::<Vec<_>>().join(" | ")
 }
 
@@ -50,7 +49,13 @@ fn rule_text(profile: &Profile, syscall: &str) -> String {
 pub fn explain(profile: &Profile) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results of writeln! are ignored for that reason.
-    let _ = writeln!(out, "profile {} v{} ({})", profile.name(), profile.version(), profile.origin());
+    let _ = writeln!(
+        out,
+        "profile {} v{} ({})",
+        profile.name(),
+        profile.version(),
+        profile.origin()
+    );
     if !profile.description().is_empty() {
         let _ = writeln!(out, "  {}", profile.description());
     }
@@ -73,7 +78,10 @@ pub fn explain(profile: &Profile) -> String {
     if profile.has_allowlist() {
         explain_allowlist(profile, &mut out);
     } else {
-        let _ = writeln!(out, "\nseccomp: NO ALLOWLIST (debugging only): every x86_64 syscall runs");
+        let _ = writeln!(
+            out,
+            "\nseccomp: NO ALLOWLIST (debugging only): every x86_64 syscall runs"
+        );
     }
     if !profile.removed_syscalls().is_empty() {
         let _ = writeln!(out, "\nremoved by deny:");
@@ -156,7 +164,14 @@ fn explain_dangerous(profile: &Profile, out: &mut String) {
 /// argument conditions differ, errno answers, network access and limits.
 pub fn diff(a: &Profile, b: &Profile) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "diff {} v{} -> {} v{}", a.name(), a.version(), b.name(), b.version());
+    let _ = writeln!(
+        out,
+        "diff {} v{} -> {} v{}",
+        a.name(),
+        a.version(),
+        b.name(),
+        b.version()
+    );
     let in_a = a.allowed_syscalls();
     let in_b = b.allowed_syscalls();
     let added: Vec<&String> = in_b.difference(&in_a).collect();
@@ -198,11 +213,22 @@ pub fn diff(a: &Profile, b: &Profile) -> String {
         }
     }
     if a.has_allowlist() != b.has_allowlist() {
-        let state = |p: &Profile| if p.has_allowlist() { "allowlist" } else { "no allowlist" };
+        let state = |p: &Profile| {
+            if p.has_allowlist() {
+                "allowlist"
+            } else {
+                "no allowlist"
+            }
+        };
         let _ = writeln!(out, "seccomp: {} -> {}", state(a), state(b));
     }
     if a.network() != b.network() {
-        let _ = writeln!(out, "network: {} -> {}", network_text(a.network()), network_text(b.network()));
+        let _ = writeln!(
+            out,
+            "network: {} -> {}",
+            network_text(a.network()),
+            network_text(b.network())
+        );
     }
     for ((key, value_a), (_, value_b)) in limits_lines(&a.limits())
         .into_iter()

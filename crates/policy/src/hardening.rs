@@ -17,13 +17,31 @@ pub const MASKED_PATHS: &[(&str, &str)] = &[
     ("/proc/asound", "the host's sound cards"),
     ("/proc/kcore", "an ELF image of the host's physical memory"),
     ("/proc/keys", "the kernel keyrings visible to the user"),
-    ("/proc/latency_stats", "kernel latency statistics of the host"),
-    ("/proc/timer_list", "the host's pending timers, with task names and addresses"),
+    (
+        "/proc/latency_stats",
+        "kernel latency statistics of the host",
+    ),
+    (
+        "/proc/timer_list",
+        "the host's pending timers, with task names and addresses",
+    ),
     ("/proc/timer_stats", "timer statistics of the host"),
-    ("/proc/sched_debug", "scheduler state of every task on the host"),
-    ("/proc/scsi", "the host's SCSI devices (and a write interface)"),
-    ("/sys/firmware", "firmware tables (ACPI, DMI, EFI variables)"),
-    ("/sys/devices/virtual/powercap", "RAPL energy counters: a power side channel (PLATYPUS)"),
+    (
+        "/proc/sched_debug",
+        "scheduler state of every task on the host",
+    ),
+    (
+        "/proc/scsi",
+        "the host's SCSI devices (and a write interface)",
+    ),
+    (
+        "/sys/firmware",
+        "firmware tables (ACPI, DMI, EFI variables)",
+    ),
+    (
+        "/sys/devices/virtual/powercap",
+        "RAPL energy counters: a power side channel (PLATYPUS)",
+    ),
 ];
 
 /// Paths kept visible but read-only: runc's defaults.
@@ -31,8 +49,14 @@ pub const READONLY_PATHS: &[(&str, &str)] = &[
     ("/proc/bus", "PCI and USB configuration of the host"),
     ("/proc/fs", "filesystem driver settings"),
     ("/proc/irq", "interrupt affinities of the host"),
-    ("/proc/sys", "kernel tunables (sysctl); the namespaced ones are set by the runtime"),
-    ("/proc/sysrq-trigger", "magic SysRq: reboot, crash or sync the host"),
+    (
+        "/proc/sys",
+        "kernel tunables (sysctl); the namespaced ones are set by the runtime",
+    ),
+    (
+        "/proc/sysrq-trigger",
+        "magic SysRq: reboot, crash or sync the host",
+    ),
 ];
 
 /// The namespaces every sandbox gets. The network namespace is left out only when the caller

@@ -97,7 +97,10 @@ pub(crate) fn load_user_text(text: &str, origin: &str) -> Result<Profile> {
     if builtin_text(&file.name).is_some() {
         return Err(source.invalid(
             "name",
-            format!("`{}` is a built-in profile's name; choose another", file.name),
+            format!(
+                "`{}` is a built-in profile's name; choose another",
+                file.name
+            ),
         ));
     }
     let parent = match &file.extends {
@@ -106,7 +109,10 @@ pub(crate) fn load_user_text(text: &str, origin: &str) -> Result<Profile> {
         None => {
             return Err(source.invalid(
                 "extends",
-                format!("a user profile must extend a built-in profile ({})", known_list()),
+                format!(
+                    "a user profile must extend a built-in profile ({})",
+                    known_list()
+                ),
             ))
         }
     };
@@ -207,7 +213,11 @@ fn merge(parent: Option<Profile>, file: ProfileFile, source: &Source<'_>) -> Res
     Ok(profile)
 }
 
-fn apply_allowlist_switch(profile: &mut Profile, file: &ProfileFile, source: &Source<'_>) -> Result<()> {
+fn apply_allowlist_switch(
+    profile: &mut Profile,
+    file: &ProfileFile,
+    source: &Source<'_>,
+) -> Result<()> {
     match file.seccomp_allowlist {
         Some(false) if source.builtin && file.name == UNRESTRICTED => {
             profile.syscalls = SyscallPolicy::AllowAll;
@@ -274,14 +284,23 @@ fn apply_limits(limits: &mut Limits, table: &LimitsTable, source: &Source<'_>) -
     Ok(())
 }
 
-fn apply_errno(profile: &mut Profile, index: usize, entry: &ErrnoEntry, source: &Source<'_>) -> Result<()> {
+fn apply_errno(
+    profile: &mut Profile,
+    index: usize,
+    entry: &ErrnoEntry,
+    source: &Source<'_>,
+) -> Result<()> {
     let key = format!("errno[{index}]");
     let reason = required_reason(&entry.reason, &key, source)?;
     let errno = errno_value(&entry.errno).ok_or_else(|| {
         let known: Vec<_> = KNOWN_ERRNOS.iter().map(|(name, _)| *name).collect();
         source.invalid(
             &format!("{key}.errno"),
-            format!("unknown errno `{}`; known: {}", entry.errno, known.join(", ")),
+            format!(
+                "unknown errno `{}`; known: {}",
+                entry.errno,
+                known.join(", ")
+            ),
         )
     })?;
     let name = profile.id.name.clone();
@@ -291,7 +310,10 @@ fn apply_errno(profile: &mut Profile, index: usize, entry: &ErrnoEntry, source: 
             if allowed.contains_key(syscall) {
                 return Err(source.invalid(
                     &format!("{key}.syscalls"),
-                    format!("`{syscall}` is allowed, so it cannot also be answered with {}", entry.errno),
+                    format!(
+                        "`{syscall}` is allowed, so it cannot also be answered with {}",
+                        entry.errno
+                    ),
                 ));
             }
             answered.insert(
@@ -319,7 +341,11 @@ fn required_reason(reason: &str, key: &str, source: &Source<'_>) -> Result<Strin
     Ok(reason.to_string())
 }
 
-fn conditions(entries: &[ConditionEntry], key: &str, source: &Source<'_>) -> Result<Vec<ArgCondition>> {
+fn conditions(
+    entries: &[ConditionEntry],
+    key: &str,
+    source: &Source<'_>,
+) -> Result<Vec<ArgCondition>> {
     let mut conditions: Vec<ArgCondition> = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let key = format!("{key}.when[{index}]");
@@ -332,7 +358,10 @@ fn conditions(entries: &[ConditionEntry], key: &str, source: &Source<'_>) -> Res
             }
             (Operator::MaskedEq, Some(_)) | (_, None) => {}
             (_, Some(_)) => {
-                return Err(source.invalid(&key, "`mask` is only meaningful with op = \"masked_eq\"".into()))
+                return Err(source.invalid(
+                    &key,
+                    "`mask` is only meaningful with op = \"masked_eq\"".into(),
+                ))
             }
         }
         // OCI runtimes read several conditions on one argument as OR (runc) or AND; forbid the
@@ -353,7 +382,12 @@ fn conditions(entries: &[ConditionEntry], key: &str, source: &Source<'_>) -> Res
     Ok(conditions)
 }
 
-fn apply_allow(profile: &mut Profile, index: usize, entry: &AllowEntry, source: &Source<'_>) -> Result<()> {
+fn apply_allow(
+    profile: &mut Profile,
+    index: usize,
+    entry: &AllowEntry,
+    source: &Source<'_>,
+) -> Result<()> {
     let key = format!("allow[{index}]");
     let reason = required_reason(&entry.reason, &key, source)?;
     if entry.syscalls.is_empty() {
@@ -395,7 +429,10 @@ fn apply_allow(profile: &mut Profile, index: usize, entry: &AllowEntry, source: 
             ));
         }
         profile.removed.remove(syscall);
-        allowed.entry(syscall.to_string()).or_default().push(permission);
+        allowed
+            .entry(syscall.to_string())
+            .or_default()
+            .push(permission);
     }
     Ok(())
 }

@@ -95,8 +95,14 @@ impl Profile {
             namespaces,
             root_readonly: true,
             mounts: tmpfs_mounts(&options.limits)?,
-            masked_paths: hardening::MASKED_PATHS.iter().map(|(p, _)| p.to_string()).collect(),
-            readonly_paths: hardening::READONLY_PATHS.iter().map(|(p, _)| p.to_string()).collect(),
+            masked_paths: hardening::MASKED_PATHS
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect(),
+            readonly_paths: hardening::READONLY_PATHS
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect(),
             resources: resources(&options.limits)?,
             user: UserBuilder::default()
                 .uid(SANDBOX_UID)
@@ -135,7 +141,11 @@ fn tmpfs(destination: &str, options: &[&str], size_bytes: u64) -> Result<Mount> 
 fn tmpfs_mounts(limits: &Limits) -> Result<Vec<Mount>> {
     let mut mounts = vec![
         tmpfs("/tmp", &["nosuid", "nodev", "mode=1777"], limits.tmp_bytes)?,
-        tmpfs("/dev/shm", &["nosuid", "nodev", "noexec", "mode=1777"], limits.shm_bytes)?,
+        tmpfs(
+            "/dev/shm",
+            &["nosuid", "nodev", "noexec", "mode=1777"],
+            limits.shm_bytes,
+        )?,
     ];
     if let Some(output_bytes) = limits.output_bytes {
         let uid = format!("uid={SANDBOX_UID}");

@@ -1,21 +1,68 @@
 //! The built-in profiles: they load, nest, deny the dangerous list, and cover the workloads they
 //! are meant for (syscall sets recorded with strace on this project's machine image).
 
-use vsbx_policy::{Guard, NetworkAccess, Profile, PolicyError, DANGEROUS_SYSCALLS};
+use vsbx_policy::{Guard, NetworkAccess, PolicyError, Profile, DANGEROUS_SYSCALLS};
 
 const NESTED: [&str; 4] = ["minimal", "io", "compute", "network"];
 
 /// Hard-coded on purpose (not read from the crate's own list): what no sandbox profile may allow.
 const MUST_BE_DENIED: &[&str] = &[
-    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrace", "process_vm_readv",
-    "process_vm_writev", "keyctl", "add_key", "request_key", "bpf", "perf_event_open",
-    "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "kexec_load",
-    "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
-    "swapoff", "acct", "quotactl", "syslog", "open_by_handle_at", "name_to_handle_at",
-    "lookup_dcookie", "iopl", "ioperm", "create_module", "get_kernel_syms", "nfsservctl",
-    "uselib", "fanotify_init", "move_mount", "fsopen", "fsmount", "fsconfig", "fspick",
-    "open_tree", "mount_setattr", "pidfd_getfd", "kcmp", "settimeofday", "clock_settime",
-    "adjtimex", "clock_adjtime", "clone3", "modify_ldt", "sethostname", "setdomainname",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "syslog",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "lookup_dcookie",
+    "iopl",
+    "ioperm",
+    "create_module",
+    "get_kernel_syms",
+    "nfsservctl",
+    "uselib",
+    "fanotify_init",
+    "move_mount",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "open_tree",
+    "mount_setattr",
+    "pidfd_getfd",
+    "kcmp",
+    "settimeofday",
+    "clock_settime",
+    "adjtimex",
+    "clock_adjtime",
+    "clone3",
+    "modify_ldt",
+    "sethostname",
+    "setdomainname",
 ];
 
 fn builtin(name: &str) -> Profile {
@@ -24,7 +71,10 @@ fn builtin(name: &str) -> Profile {
 
 #[test]
 fn every_builtin_loads_with_its_name_and_a_version() {
-    assert_eq!(Profile::names(), ["minimal", "io", "compute", "network", "unrestricted"]);
+    assert_eq!(
+        Profile::names(),
+        ["minimal", "io", "compute", "network", "unrestricted"]
+    );
     for name in Profile::names() {
         let profile = builtin(name);
         assert_eq!(profile.name(), *name);
@@ -39,7 +89,10 @@ fn unknown_builtin_is_a_clear_error() {
     let error = Profile::builtin("gpu").expect_err("no such profile");
     assert!(matches!(error, PolicyError::UnknownProfile { .. }));
     let message = error.to_string();
-    assert!(message.contains("gpu") && message.contains("compute"), "{message}");
+    assert!(
+        message.contains("gpu") && message.contains("compute"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -52,12 +105,25 @@ fn profiles_nest_minimal_io_compute_network_unrestricted() {
             .difference(&larger.allowed_syscalls())
             .cloned()
             .collect();
-        assert!(missing.is_empty(), "{} allows {missing:?} but {} doesn't", smaller.name(), larger.name());
+        assert!(
+            missing.is_empty(),
+            "{} allows {missing:?} but {} doesn't",
+            smaller.name(),
+            larger.name()
+        );
         // Each step adds syscalls, or (network) widens the argument rules of existing ones.
         let rules = |p: &Profile| -> usize {
-            p.allowed_syscalls().iter().map(|s| p.permissions(s).len().max(1)).sum()
+            p.allowed_syscalls()
+                .iter()
+                .map(|s| p.permissions(s).len().max(1))
+                .sum()
         };
-        assert!(rules(larger) > rules(smaller), "{} adds nothing to {}", larger.name(), smaller.name());
+        assert!(
+            rules(larger) > rules(smaller),
+            "{} adds nothing to {}",
+            larger.name(),
+            smaller.name()
+        );
         for syscall in smaller.allowed_syscalls() {
             for permission in smaller.permissions(&syscall) {
                 assert!(
@@ -67,7 +133,10 @@ fn profiles_nest_minimal_io_compute_network_unrestricted() {
                 );
             }
         }
-        assert_eq!(larger.ancestors().last().map(|id| id.name.as_str()), Some(smaller.name()));
+        assert_eq!(
+            larger.ancestors().last().map(|id| id.name.as_str()),
+            Some(smaller.name())
+        );
     }
 }
 
@@ -84,7 +153,11 @@ fn every_profile_but_unrestricted_denies_the_dangerous_list() {
                 assert!(!profile.allows(entry.name), "{name} allows {}", entry.name);
             }
             for permission in profile.permissions(entry.name) {
-                assert!(entry.permits_safely(permission), "{name}: unsafe {} rule", entry.name);
+                assert!(
+                    entry.permits_safely(permission),
+                    "{name}: unsafe {} rule",
+                    entry.name
+                );
             }
         }
     }
@@ -99,14 +172,25 @@ fn clone_is_allowed_only_without_namespace_flags_and_clone3_answers_enosys() {
         let profile = builtin(name);
         let clone = profile.permissions("clone");
         assert!(!clone.is_empty(), "{name} must allow threads");
-        assert!(clone.iter().all(|p| p.conditions.iter().any(|c| !c.holds_for(0x1000_0000))));
-        assert!(clone.iter().all(|p| p.conditions.iter().all(|c| c.holds_for(0x003d_0f00))));
+        assert!(clone
+            .iter()
+            .all(|p| p.conditions.iter().any(|c| !c.holds_for(0x1000_0000))));
+        assert!(clone
+            .iter()
+            .all(|p| p.conditions.iter().all(|c| c.holds_for(0x003d_0f00))));
     }
     for name in NESTED {
         let answers = builtin(name).errno_answers();
-        assert_eq!(answers.get("clone3").map(|a| a.errno), Some(38), "{name}: clone3 -> ENOSYS");
+        assert_eq!(
+            answers.get("clone3").map(|a| a.errno),
+            Some(38),
+            "{name}: clone3 -> ENOSYS"
+        );
     }
-    assert!(!builtin("minimal").allows("clone"), "minimal runs one thread");
+    assert!(
+        !builtin("minimal").allows("clone"),
+        "minimal runs one thread"
+    );
 }
 
 #[test]
@@ -126,7 +210,10 @@ fn sockets_are_unix_only_below_network() {
         .collect();
     assert!(domains.contains(&"arg0 == 0x2".to_string()), "{domains:?}");
     assert!(domains.contains(&"arg0 == 0xa".to_string()), "{domains:?}");
-    assert!(domains.contains(&"arg0 == 0x10 && arg2 == 0x0".to_string()), "{domains:?}");
+    assert!(
+        domains.contains(&"arg0 == 0x10 && arg2 == 0x0".to_string()),
+        "{domains:?}"
+    );
     assert_eq!(compute.network(), NetworkAccess::None);
     assert_eq!(network.network(), NetworkAccess::Loopback);
 }
@@ -137,8 +224,14 @@ fn every_allowed_syscall_carries_a_reason() {
         let profile = builtin(name);
         for syscall in profile.allowed_syscalls() {
             for permission in profile.permissions(&syscall) {
-                assert!(permission.reason.len() > 10, "{name}: {syscall} has no real reason");
-                assert!(!permission.group.is_empty(), "{name}: {syscall} has no group");
+                assert!(
+                    permission.reason.len() > 10,
+                    "{name}: {syscall} has no real reason"
+                );
+                assert!(
+                    !permission.group.is_empty(),
+                    "{name}: {syscall} has no group"
+                );
             }
         }
     }
@@ -164,12 +257,21 @@ fn minimal_covers_a_static_binary() {
 /// bundles under runc): open its exec fifo through /proc/self/fd, statfs and list /proc/self/fd.
 #[test]
 fn minimal_lets_runc_finish_starting_the_container() {
-    assert_allows("minimal", "openat statfs fstatfs getdents64 write close fcntl execve");
+    assert_allows(
+        "minimal",
+        "openat statfs fstatfs getdents64 write close fcntl execve",
+    );
     let minimal = builtin("minimal");
     let openat = minimal.permissions("openat");
     assert_eq!(openat.len(), 1);
-    assert!(openat[0].conditions.iter().all(|c| c.holds_for(0x80001)), "O_WRONLY|O_CLOEXEC");
-    assert!(openat[0].conditions.iter().any(|c| !c.holds_for(0x80041)), "O_CREAT is refused");
+    assert!(
+        openat[0].conditions.iter().all(|c| c.holds_for(0x80001)),
+        "O_WRONLY|O_CLOEXEC"
+    );
+    assert!(
+        openat[0].conditions.iter().any(|c| !c.holds_for(0x80041)),
+        "O_CREAT is refused"
+    );
 }
 
 /// strace of CPython 3.11 (threads, subprocess, multiprocessing.Pool, asyncio, tempfile, shutil)
@@ -188,7 +290,10 @@ fn network_covers_loopback_http() {
 
 #[test]
 fn io_covers_file_work_under_tmp_and_output() {
-    assert_allows("io", "openat newfstatat getdents64 mkdirat unlinkat renameat2 fsync ftruncate statx");
+    assert_allows(
+        "io",
+        "openat newfstatat getdents64 mkdirat unlinkat renameat2 fsync ftruncate statx",
+    );
     assert!(builtin("io").limits().output_bytes.is_some());
     assert!(builtin("minimal").limits().output_bytes.is_none());
 }

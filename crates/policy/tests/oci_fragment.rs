@@ -6,7 +6,9 @@ use vsbx_policy::{PolicyError, Profile, ViolationAction};
 
 fn spec_json(profile: &str) -> Value {
     let profile = Profile::builtin(profile).expect("builtin");
-    let fragment = profile.to_oci(&profile.default_options()).expect("fragment");
+    let fragment = profile
+        .to_oci(&profile.default_options())
+        .expect("fragment");
     let mut spec = Spec::default();
     fragment.apply_to(&mut spec).expect("apply");
     let text = serde_json::to_string_pretty(&spec).expect("serialize");
@@ -21,7 +23,11 @@ fn rules_for<'a>(seccomp: &'a Value, syscall: &str) -> Vec<&'a Value> {
         .as_array()
         .expect("syscalls")
         .iter()
-        .filter(|rule| rule["names"].as_array().is_some_and(|n| n.iter().any(|x| x == syscall)))
+        .filter(|rule| {
+            rule["names"]
+                .as_array()
+                .is_some_and(|n| n.iter().any(|x| x == syscall))
+        })
         .collect()
 }
 
@@ -32,7 +38,13 @@ fn compute_spec_has_every_hardening_field() {
     assert_eq!(process["user"]["uid"], 65534);
     assert_eq!(process["user"]["gid"], 65534);
     assert_eq!(process["noNewPrivileges"], true);
-    for set in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+    for set in [
+        "bounding",
+        "effective",
+        "inheritable",
+        "permitted",
+        "ambient",
+    ] {
         assert_eq!(process["capabilities"][set], serde_json::json!([]), "{set}");
     }
     assert_eq!(json["root"]["readonly"], true);
@@ -49,11 +61,23 @@ fn compute_spec_has_every_hardening_field() {
     }
     assert!(!namespaces.contains(&"user"));
     let masked = linux["maskedPaths"].as_array().expect("masked");
-    for path in ["/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/sched_debug", "/proc/scsi"] {
+    for path in [
+        "/proc/kcore",
+        "/proc/keys",
+        "/sys/firmware",
+        "/proc/sched_debug",
+        "/proc/scsi",
+    ] {
         assert!(masked.iter().any(|p| p == path), "{path}");
     }
     let readonly = linux["readonlyPaths"].as_array().expect("readonly");
-    for path in ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"] {
+    for path in [
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+    ] {
         assert!(readonly.iter().any(|p| p == path), "{path}");
     }
     assert_eq!(linux["resources"]["memory"]["limit"], 512 << 20);
@@ -64,7 +88,10 @@ fn compute_spec_has_every_hardening_field() {
     let seccomp = &linux["seccomp"];
     assert_eq!(seccomp["defaultAction"], "SCMP_ACT_ERRNO");
     assert_eq!(seccomp["defaultErrnoRet"], 1);
-    assert_eq!(seccomp["architectures"], serde_json::json!(["SCMP_ARCH_X86_64"]));
+    assert_eq!(
+        seccomp["architectures"],
+        serde_json::json!(["SCMP_ARCH_X86_64"])
+    );
 
     let clone = rules_for(seccomp, "clone");
     assert_eq!(clone.len(), 1);
@@ -81,15 +108,35 @@ fn compute_spec_has_every_hardening_field() {
     assert_eq!(socket.len(), 1);
     assert_eq!(socket[0]["args"][0]["value"], 1);
     assert!(rules_for(seccomp, "ptrace").is_empty());
-    assert!(rules_for(seccomp, "futex")[0]["args"].is_null(), "futex is unconditional");
+    assert!(
+        rules_for(seccomp, "futex")[0]["args"].is_null(),
+        "futex is unconditional"
+    );
 
     let mounts = json["mounts"].as_array().expect("mounts");
-    let tmp = mounts.iter().find(|m| m["destination"] == "/tmp").expect("/tmp");
+    let tmp = mounts
+        .iter()
+        .find(|m| m["destination"] == "/tmp")
+        .expect("/tmp");
     assert_eq!(tmp["type"], "tmpfs");
-    assert!(tmp["options"].as_array().expect("options").iter().any(|o| o == "size=67108864"));
+    assert!(tmp["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .any(|o| o == "size=67108864"));
     assert!(mounts.iter().any(|m| m["destination"] == "/output"));
-    assert_eq!(mounts.iter().filter(|m| m["destination"] == "/dev/shm").count(), 1, "replaced, not duplicated");
-    assert!(mounts.iter().any(|m| m["destination"] == "/proc"), "other mounts kept");
+    assert_eq!(
+        mounts
+            .iter()
+            .filter(|m| m["destination"] == "/dev/shm")
+            .count(),
+        1,
+        "replaced, not duplicated"
+    );
+    assert!(
+        mounts.iter().any(|m| m["destination"] == "/proc"),
+        "other mounts kept"
+    );
     assert_eq!(json["annotations"]["org.vsbx.policy.profile"], "compute");
     assert_eq!(json["annotations"]["org.vsbx.policy.version"], "1");
 }
@@ -102,8 +149,12 @@ fn minimal_has_no_output_mount_and_tight_limits() {
     assert!(mounts.iter().any(|m| m["destination"] == "/tmp"));
     assert_eq!(json["linux"]["resources"]["pids"]["limit"], 8);
     let rlimits = json["process"]["rlimits"].as_array().expect("rlimits");
-    assert!(rlimits.iter().any(|r| r["type"] == "RLIMIT_CORE" && r["hard"] == 0));
-    assert!(rlimits.iter().any(|r| r["type"] == "RLIMIT_NOFILE" && r["hard"] == 64));
+    assert!(rlimits
+        .iter()
+        .any(|r| r["type"] == "RLIMIT_CORE" && r["hard"] == 0));
+    assert!(rlimits
+        .iter()
+        .any(|r| r["type"] == "RLIMIT_NOFILE" && r["hard"] == 64));
 }
 
 #[test]
@@ -111,17 +162,31 @@ fn host_network_only_for_network_profiles() {
     let compute = Profile::builtin("compute").expect("compute");
     let mut options = compute.default_options();
     options.host_network = true;
-    assert!(matches!(compute.to_oci(&options), Err(PolicyError::HostNetworkNotAllowed { .. })));
+    assert!(matches!(
+        compute.to_oci(&options),
+        Err(PolicyError::HostNetworkNotAllowed { .. })
+    ));
 
     let network = Profile::builtin("network").expect("network");
-    let default = network.to_oci(&network.default_options()).expect("fragment");
-    assert!(default.namespaces.iter().any(|ns| ns.typ() == LinuxNamespaceType::Network));
+    let default = network
+        .to_oci(&network.default_options())
+        .expect("fragment");
+    assert!(default
+        .namespaces
+        .iter()
+        .any(|ns| ns.typ() == LinuxNamespaceType::Network));
     let mut options = network.default_options();
     options.host_network = true;
     options.user_namespace = true;
     let shared = network.to_oci(&options).expect("fragment");
-    assert!(!shared.namespaces.iter().any(|ns| ns.typ() == LinuxNamespaceType::Network));
-    assert!(shared.namespaces.iter().any(|ns| ns.typ() == LinuxNamespaceType::User));
+    assert!(!shared
+        .namespaces
+        .iter()
+        .any(|ns| ns.typ() == LinuxNamespaceType::Network));
+    assert!(shared
+        .namespaces
+        .iter()
+        .any(|ns| ns.typ() == LinuxNamespaceType::User));
     assert!(shared.host_network);
 }
 
@@ -133,7 +198,10 @@ fn options_override_limits_and_violation_action() {
     options.limits.cpu_millis = 250;
     options.on_violation = ViolationAction::KillProcess;
     let fragment = profile.to_oci(&options).expect("fragment");
-    assert_eq!(fragment.seccomp.default_action(), LinuxSeccompAction::ScmpActKillProcess);
+    assert_eq!(
+        fragment.seccomp.default_action(),
+        LinuxSeccompAction::ScmpActKillProcess
+    );
     assert_eq!(fragment.seccomp.default_errno_ret(), None);
     let memory = fragment.resources.memory().as_ref().expect("memory");
     assert_eq!(memory.limit(), Some(64 << 20));
@@ -146,7 +214,10 @@ fn unrestricted_allows_by_default_but_keeps_the_arch_and_isolation() {
     let json = spec_json("unrestricted");
     let seccomp = &json["linux"]["seccomp"];
     assert_eq!(seccomp["defaultAction"], "SCMP_ACT_ALLOW");
-    assert_eq!(seccomp["architectures"], serde_json::json!(["SCMP_ARCH_X86_64"]));
+    assert_eq!(
+        seccomp["architectures"],
+        serde_json::json!(["SCMP_ARCH_X86_64"])
+    );
     assert_eq!(json["process"]["noNewPrivileges"], true);
     assert_eq!(json["process"]["user"]["uid"], 65534);
 

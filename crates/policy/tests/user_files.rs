@@ -35,7 +35,11 @@ reason = "the numpy build in this image queries the NUMA policy"
     let permission = &profile.permissions("get_mempolicy")[0];
     assert_eq!(permission.granted_by, "compute-plus");
     assert!(permission.reason.contains("numpy"));
-    let ancestors: Vec<_> = profile.ancestors().iter().map(|id| id.name.as_str()).collect();
+    let ancestors: Vec<_> = profile
+        .ancestors()
+        .iter()
+        .map(|id| id.name.as_str())
+        .collect();
     assert_eq!(ancestors, ["minimal", "io", "compute"]);
 }
 
@@ -56,8 +60,14 @@ pids = 16
     .expect("loads");
     let compute = Profile::builtin("compute").expect("compute");
     assert!(!profile.allows("vfork") && !profile.allows("socket"));
-    assert_eq!(profile.allowed_syscalls().len(), compute.allowed_syscalls().len() - 4);
-    assert_eq!(profile.removed_syscalls().get("fork").map(String::as_str), Some("no-subprocesses"));
+    assert_eq!(
+        profile.allowed_syscalls().len(),
+        compute.allowed_syscalls().len() - 4
+    );
+    assert_eq!(
+        profile.removed_syscalls().get("fork").map(String::as_str),
+        Some("no-subprocesses")
+    );
     assert_eq!(profile.limits().memory_bytes, 64 << 20);
     assert_eq!(profile.limits().pids, 16);
     assert_eq!(profile.limits().cpu_millis, compute.limits().cpu_millis);
@@ -76,14 +86,22 @@ syscalls = ["read",
 reason = "typo"
 "#,
     );
-    assert!(matches!(error, PolicyError::UnknownSyscall { line: 7, .. }), "{error:?}");
+    assert!(
+        matches!(error, PolicyError::UnknownSyscall { line: 7, .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("my.toml:7"), "{message}");
     assert!(message.contains("allow[0].syscalls"), "{message}");
     assert!(message.contains("opnat"), "{message}");
 
     let error = error_of("name = \"d\"\nversion = 1\nextends = \"io\"\ndeny = [\"ptrcae\"]\n");
-    assert!(error.to_string().contains("my.toml:4: deny: unknown syscall `ptrcae`"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("my.toml:4: deny: unknown syscall `ptrcae`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -91,9 +109,13 @@ fn unknown_key_is_an_error_with_its_line() {
     let error = error_of("name = \"x\"\nversion = 1\nextends = \"io\"\nalow = []\n");
     let message = error.to_string();
     assert!(matches!(error, PolicyError::Parse { .. }));
-    assert!(message.contains("my.toml") && message.contains("alow") && message.contains("line 4"), "{message}");
+    assert!(
+        message.contains("my.toml") && message.contains("alow") && message.contains("line 4"),
+        "{message}"
+    );
 
-    let error = error_of("name = \"x\"\nversion = 1\nextends = \"io\"\n[limits]\nmemroy = \"1G\"\n");
+    let error =
+        error_of("name = \"x\"\nversion = 1\nextends = \"io\"\n[limits]\nmemroy = \"1G\"\n");
     assert!(error.to_string().contains("memroy"), "{error}");
 }
 
@@ -104,7 +126,10 @@ fn unknown_or_missing_parent_is_an_error() {
     assert!(error.to_string().contains("computer") && error.to_string().contains("compute"));
 
     let error = error_of("name = \"x\"\nversion = 1\n");
-    assert!(error.to_string().contains("must extend a built-in"), "{error}");
+    assert!(
+        error.to_string().contains("must extend a built-in"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -112,7 +137,10 @@ fn allowing_a_dangerous_syscall_is_refused() {
     let error = error_of(
         "name = \"x\"\nversion = 1\nextends = \"network\"\n[[allow]]\nsyscalls = [\"ptrace\"]\nreason = \"debugger\"\n",
     );
-    assert!(matches!(error, PolicyError::DangerousSyscall { line: 5, .. }), "{error:?}");
+    assert!(
+        matches!(error, PolicyError::DangerousSyscall { line: 5, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("ptrace"), "{error}");
     assert!(error.to_string().contains("unrestricted"), "{error}");
 }
@@ -122,14 +150,20 @@ fn clone_without_the_namespace_guard_is_refused() {
     let error = error_of(
         "name = \"x\"\nversion = 1\nextends = \"compute\"\n[[allow]]\nsyscalls = [\"clone\"]\nreason = \"threads\"\n",
     );
-    assert!(matches!(error, PolicyError::DangerousSyscall { .. }), "{error:?}");
+    assert!(
+        matches!(error, PolicyError::DangerousSyscall { .. }),
+        "{error:?}"
+    );
     // The guarded form is fine (it is what compute already has).
     load("name = \"x\"\nversion = 1\nextends = \"io\"\n[[allow]]\nsyscalls = [\"clone\"]\nreason = \"threads\"\nwhen = [{ arg = 0, op = \"masked_eq\", mask = 0x7E020000, value = 0 }]\n")
         .expect("guarded clone loads");
     let error = error_of(
         "name = \"x\"\nversion = 1\nextends = \"io\"\n[[allow]]\nsyscalls = [\"personality\"]\nreason = \"no aslr\"\nwhen = [{ arg = 0, op = \"eq\", value = 0x0040000 }]\n",
     );
-    assert!(matches!(error, PolicyError::DangerousSyscall { .. }), "{error:?}");
+    assert!(
+        matches!(error, PolicyError::DangerousSyscall { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -144,7 +178,8 @@ fn extending_unrestricted_may_allow_anything_and_deny_some() {
 
 #[test]
 fn only_builtin_unrestricted_may_turn_the_allowlist_off() {
-    let error = error_of("name = \"x\"\nversion = 1\nextends = \"compute\"\nseccomp_allowlist = false\n");
+    let error =
+        error_of("name = \"x\"\nversion = 1\nextends = \"compute\"\nseccomp_allowlist = false\n");
     assert!(error.to_string().contains("seccomp_allowlist"), "{error}");
 }
 
@@ -166,7 +201,10 @@ fn other_mistakes_are_named() {
     ];
     for (text, expected) in cases {
         let message = error_of(text).to_string();
-        assert!(message.contains(expected), "expected `{expected}` in: {message}");
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in: {message}"
+        );
     }
 }
 
@@ -175,10 +213,21 @@ fn from_file_reads_and_names_the_path() {
     let dir = std::env::temp_dir().join(format!("vsbx-policy-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("mine.toml");
-    std::fs::write(&path, "name = \"mine\"\nversion = 1\nextends = \"io\"\ndeny = [\"nope\"]\n").expect("write");
+    std::fs::write(
+        &path,
+        "name = \"mine\"\nversion = 1\nextends = \"io\"\ndeny = [\"nope\"]\n",
+    )
+    .expect("write");
     let error = Profile::from_file(&path).expect_err("unknown syscall");
-    assert!(error.to_string().contains(&path.display().to_string()), "{error}");
-    std::fs::write(&path, "name = \"mine\"\nversion = 2\nextends = \"io\"\ndeny = [\"link\"]\n").expect("write");
+    assert!(
+        error.to_string().contains(&path.display().to_string()),
+        "{error}"
+    );
+    std::fs::write(
+        &path,
+        "name = \"mine\"\nversion = 2\nextends = \"io\"\ndeny = [\"link\"]\n",
+    )
+    .expect("write");
     let profile = Profile::from_file(&path).expect("loads");
     assert_eq!(profile.origin(), path.display().to_string());
     assert!(!profile.allows("link"));

@@ -100,7 +100,8 @@ fn window_size(fd: i32) -> Option<(u16, u16)> {
 /// Waits for `pid`, forwarding signals; with `master`, copies stdin -> pty and
 /// pty -> stdout. Returns the exit code (128+N when killed by signal N).
 pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i32> {
-    let sfd = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ctx(|| "signalfd".into())?;
+    let sfd = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .ctx(|| "signalfd".into())?;
     let _raw = master.map(|_| RawMode::enter(0));
     if let (Some(m), Some((rows, cols))) = (master, window_size(0)) {
         let _ = crate::linux::console::set_size(m, rows, cols);
@@ -109,13 +110,25 @@ pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i3
     let mut stdin_open = master.is_some();
     let mut master_open = master.is_some();
     loop {
-        let mut fds = vec![libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = vec![libc::pollfd {
+            fd: sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         if let Some(m) = master {
             if stdin_open {
-                fds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
+                fds.push(libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
             }
             if master_open {
-                fds.push(libc::pollfd { fd: m.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+                fds.push(libc::pollfd {
+                    fd: m.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
             }
         }
         // SAFETY: fds is a live array of fds.len() pollfds.
@@ -169,7 +182,9 @@ pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i3
             }
             Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
             Ok(_) => {}
-            Err(nix::errno::Errno::ECHILD) => return Err(Error::other("lost track of the container init")),
+            Err(nix::errno::Errno::ECHILD) => {
+                return Err(Error::other("lost track of the container init"))
+            }
             Err(e) => return Err(Error::errno("waitpid", e)),
         }
     }

@@ -41,10 +41,14 @@ impl Hierarchy {
     }
 }
 
-/// v1 controllers the runtime always places a container in: `devices` enforces the
-/// device rules, `freezer` backs pause and gives a reliable list of the container's
-/// processes for `kill --all` and `delete`.
-const V1_ALWAYS: &[&str] = &["devices", "freezer"];
+/// v1 controllers the runtime places a container in: `devices` enforces the device
+/// rules, `freezer` backs pause and lists the container's processes for `kill --all`
+/// and `delete`; memory, pids, cpu, cpuacct and blkio are what programs inside read
+/// their limits and usage from. cpuset (which needs cpus and mems copied in),
+/// net_cls, perf_event, hugetlb and named hierarchies are skipped: cost without use.
+const V1_JOINED: &[&str] = &[
+    "devices", "freezer", "memory", "pids", "cpu", "cpuacct", "blkio",
+];
 
 impl Layout {
     /// Reads the layout from the host's /proc/self/mountinfo and /proc/self/cgroup.
@@ -60,10 +64,16 @@ impl Layout {
         let mut v1_mounts: Vec<(Vec<String>, PathBuf)> = Vec::new();
         let mut v2_root = None;
         for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else { continue };
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
             let mut r = right.split_whitespace();
-            let (Some(fstype), _src, Some(opts)) = (r.next(), r.next(), r.next()) else { continue };
-            let Some(mp) = left.split_whitespace().nth(4) else { continue };
+            let (Some(fstype), _src, Some(opts)) = (r.next(), r.next(), r.next()) else {
+                continue;
+            };
+            let Some(mp) = left.split_whitespace().nth(4) else {
+                continue;
+            };
             match fstype {
                 "cgroup2" if mp == DEFAULT_MOUNT => v2_root = Some(PathBuf::from(mp)),
                 "cgroup" => {
@@ -83,14 +93,18 @@ impl Layout {
         let mut hierarchies = Vec::new();
         for line in own_cgroups.lines() {
             let mut parts = line.splitn(3, ':');
-            let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
             if ctrls.is_empty() {
                 continue; // the v2 part of a hybrid host: no controllers there
             }
             let want: Vec<&str> = ctrls.split(',').collect();
-            if let Some((_, mp)) = v1_mounts.iter().find(|(have, _)| want.iter().all(|w| have.iter().any(|h| h == w))) {
+            if let Some((_, mp)) = v1_mounts
+                .iter()
+                .find(|(have, _)| want.iter().all(|w| have.iter().any(|h| h == w)))
+            {
                 hierarchies.push(Hierarchy {
                     controllers: ctrls.to_owned(),
                     mount: mp.clone(),
@@ -104,13 +118,17 @@ impl Layout {
     /// The directories for `cgroups_path` (runtime-spec: absolute is from the hierarchy
     /// root, relative is from our own cgroup; absent means a relative path named by the id).
     pub fn dirs_for(&self, cgroups_path: Option<&Path>, id: &str) -> Result<Vec<PathBuf>> {
-        let path = cgroups_path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(id));
+        let path = cgroups_path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(id));
         let clean = clean_relative(&path)?;
         let place = |mount: &Path, own: &Path| {
             if path.is_absolute() {
                 mount.join(&clean)
             } else {
-                mount.join(own.strip_prefix("/").unwrap_or(own)).join(&clean)
+                mount
+                    .join(own.strip_prefix("/").unwrap_or(own))
+                    .join(&clean)
             }
         };
         match self {
@@ -125,7 +143,7 @@ impl Layout {
             }
             Layout::Legacy { hierarchies } => Ok(hierarchies
                 .iter()
-                .filter(|h| V1_ALWAYS.iter().any(|c| h.has(c)))
+                .filter(|h| V1_JOINED.iter().any(|c| h.has(c)))
                 .map(|h| place(&h.mount, &h.own))
                 .collect()),
         }
@@ -148,7 +166,9 @@ fn clean_relative(path: &Path) -> Result<PathBuf> {
         }
     }
     if out.as_os_str().is_empty() {
-        return Err(Error::invalid("linux.cgroupsPath: must name a cgroup below the root"));
+        return Err(Error::invalid(
+            "linux.cgroupsPath: must name a cgroup below the root",
+        ));
     }
     Ok(out)
 }
@@ -185,7 +205,8 @@ pub fn create(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
     for d in dirs {
         let procs = d.join("cgroup.procs");
-        fs::write(&procs, pid.to_string()).map_err(|e| Error::path("cannot join cgroup", &procs, e))?;
+        fs::write(&procs, pid.to_string())
+            .map_err(|e| Error::path("cannot join cgroup", &procs, e))?;
     }
     Ok(())
 }
@@ -207,13 +228,26 @@ fn device_rule(r: &LinuxDeviceCgroup) -> String {
 
 /// The devices every container may use, appended after the spec's own rules (as runc does).
 pub const DEFAULT_ALLOWED: &[&str] = &[
-    "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
 ];
 
 /// Applies device rules in order: the spec's, then `extra_allow` (linux.devices), then the
 /// defaults. v1 only; on v2 device rules need an eBPF program, refused until it exists.
-pub fn apply_devices(dirs: &[PathBuf], rules: &[LinuxDeviceCgroup], extra_allow: &[String]) -> Result<()> {
+pub fn apply_devices(
+    dirs: &[PathBuf],
+    rules: &[LinuxDeviceCgroup],
+    extra_allow: &[String],
+) -> Result<()> {
     let Some(dev_dir) = dirs.iter().find(|d| d.join("devices.allow").exists()) else {
         if rules.is_empty() {
             return Ok(());
@@ -224,13 +258,51 @@ pub fn apply_devices(dirs: &[PathBuf], rules: &[LinuxDeviceCgroup], extra_allow:
     };
     let write = |file: &str, rule: &str| {
         let p = dev_dir.join(file);
-        fs::write(&p, rule).map_err(|e| Error::os(format!("cannot write {rule:?} to {}", p.display()), e))
+        fs::write(&p, rule)
+            .map_err(|e| Error::os(format!("cannot write {rule:?} to {}", p.display()), e))
     };
     for r in rules {
-        write(if r.allow() { "devices.allow" } else { "devices.deny" }, &device_rule(r))?;
+        write(
+            if r.allow() {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            },
+            &device_rule(r),
+        )?;
     }
-    for r in extra_allow.iter().map(String::as_str).chain(DEFAULT_ALLOWED.iter().copied()) {
+    for r in extra_allow
+        .iter()
+        .map(String::as_str)
+        .chain(DEFAULT_ALLOWED.iter().copied())
+    {
         write("devices.allow", r)?;
+    }
+    Ok(())
+}
+
+/// Writes `value` to the first directory that has `file` (the controller's own).
+fn write_control(dirs: &[PathBuf], file: &str, value: &str, field: &str) -> Result<()> {
+    let dir = dirs.iter().find(|d| d.join(file).exists()).ok_or_else(|| {
+        Error::invalid(format!(
+            "{field}: the controller for {file} is not available on this host"
+        ))
+    })?;
+    let p = dir.join(file);
+    fs::write(&p, value)
+        .map_err(|e| Error::os(format!("{field}: writing {value:?} to {}", p.display()), e))
+}
+
+/// Applies linux.resources that this build supports (pids; devices go through
+/// `apply_devices`). The rest are refused earlier by `unsupported`.
+pub fn apply_resources(dirs: &[PathBuf], r: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    if let Some(p) = r.pids() {
+        let v = if p.limit() > 0 {
+            p.limit().to_string()
+        } else {
+            "max".to_owned()
+        };
+        write_control(dirs, "pids.max", &v, "linux.resources.pids.limit")?;
     }
     Ok(())
 }
@@ -277,7 +349,10 @@ pub fn remove(dirs: &[PathBuf], wait: Duration) -> Result<()> {
                 Err(e) if e.kind() == ErrorKind::NotFound => break,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     for pid in pids(std::slice::from_ref(d)) {
-                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -312,12 +387,19 @@ mod tests {
     #[test]
     fn hybrid_is_legacy_and_places_relative_paths_under_our_cgroup() {
         let l = Layout::parse(HYBRID_MOUNTINFO, HYBRID_OWN);
-        let Layout::Legacy { hierarchies } = &l else { panic!("{l:?}") };
+        let Layout::Legacy { hierarchies } = &l else {
+            panic!("{l:?}")
+        };
         assert_eq!(hierarchies.len(), 4);
         let dirs = l.dirs_for(None, "c1").unwrap();
         assert_eq!(
             dirs,
-            vec![PathBuf::from("/sys/fs/cgroup/freezer/c1"), PathBuf::from("/sys/fs/cgroup/devices/c1")]
+            vec![
+                PathBuf::from("/sys/fs/cgroup/freezer/c1"),
+                PathBuf::from("/sys/fs/cgroup/devices/c1"),
+                PathBuf::from("/sys/fs/cgroup/memory/jobs/a/c1"),
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/c1"),
+            ]
         );
         let dirs = l.dirs_for(Some(Path::new("/a/b")), "c1").unwrap();
         assert_eq!(dirs[0], PathBuf::from("/sys/fs/cgroup/freezer/a/b"));
@@ -329,18 +411,23 @@ mod tests {
         let mi = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
         assert_eq!(
             Layout::parse(mi, "0::/\n"),
-            Layout::Unified { root: PathBuf::from("/sys/fs/cgroup") }
+            Layout::Unified {
+                root: PathBuf::from("/sys/fs/cgroup")
+            }
         );
     }
 
     #[test]
     fn device_rules_render_like_the_kernel_wants() {
-        let deny_all: LinuxDeviceCgroup = serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap();
+        let deny_all: LinuxDeviceCgroup =
+            serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap();
         assert_eq!(device_rule(&deny_all), "a");
         let null: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#).unwrap();
+            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#)
+                .unwrap();
         assert_eq!(device_rule(&null), "c 1:3 rw");
-        let any_minor: LinuxDeviceCgroup = serde_json::from_str(r#"{"allow":true,"type":"c","major":136}"#).unwrap();
+        let any_minor: LinuxDeviceCgroup =
+            serde_json::from_str(r#"{"allow":true,"type":"c","major":136}"#).unwrap();
         assert_eq!(device_rule(&any_minor), "c 136:* rwm");
     }
 }

@@ -81,17 +81,26 @@ impl Drop for Undo {
 pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Result<Created> {
     let bundle = Bundle::load(&o.bundle)?;
     let spec = &bundle.spec;
-    let process = spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("process: missing"))?;
     let linux = spec.linux().as_ref();
 
     // Everything that can fail cheaply, before anything exists.
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
             .map_err(|e| Error::invalid(format!("mounts[{i}]: {e}")))?;
-        check_bind_source(&bundle.dir, m).map_err(|e| Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display())))?;
+        check_bind_source(&bundle.dir, m).map_err(|e| {
+            Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
+        })?;
     }
     process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
-    let caps = process.capabilities().as_ref().map(CapSets::parse).transpose()?;
+    let caps = process
+        .capabilities()
+        .as_ref()
+        .map(CapSets::parse)
+        .transpose()?;
     let root_propagation = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
         .filter(|s| !s.is_empty())
@@ -99,18 +108,28 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         .transpose()?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && console.is_none() {
-        return Err(Error::invalid("process.terminal is true: --console-socket is required"));
+        return Err(Error::invalid(
+            "process.terminal is true: --console-socket is required",
+        ));
     }
     if !terminal && o.console_socket.is_some() {
-        return Err(Error::invalid("--console-socket was given but process.terminal is false"));
+        return Err(Error::invalid(
+            "--console-socket was given but process.terminal is false",
+        ));
     }
     let time_offsets: Vec<(String, i64, u32)> = linux
         .and_then(|l| l.time_offsets().as_ref())
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.secs().unwrap_or(0), v.nanosecs().unwrap_or(0))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.secs().unwrap_or(0), v.nanosecs().unwrap_or(0)))
+                .collect()
+        })
         .unwrap_or_default();
     let ns = Namespaces::resolve(linux)?;
     if !time_offsets_ok(&ns, &time_offsets) {
-        return Err(Error::invalid("linux.timeOffsets: needs a new time namespace"));
+        return Err(Error::invalid(
+            "linux.timeOffsets: needs a new time namespace",
+        ));
     }
 
     let console_socket = match (console, &o.console_socket) {
@@ -120,10 +139,16 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
     };
 
     let locked = root.create(&o.id)?;
-    let mut undo = Undo { state_dir: Some(locked.dir.clone()), cgroups_made: vec![], cgroup_dirs: vec![], child: None };
+    let mut undo = Undo {
+        state_dir: Some(locked.dir.clone()),
+        cgroups_made: vec![],
+        cgroup_dirs: vec![],
+        child: None,
+    };
 
     let fifo_path = locked.dir.join(EXEC_FIFO);
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622)).ctx(|| format!("mkfifo {}", fifo_path.display()))?;
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("mkfifo {}", fifo_path.display()))?;
     let exec_fifo: OwnedFd = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -136,7 +161,10 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
     let cgroup_dirs = layout.dirs_for(cgroups_path, &o.id)?;
     undo.cgroup_dirs = cgroup_dirs.clone();
     undo.cgroups_made = cgroups::create(&cgroup_dirs)?;
-    let device_rules = linux.and_then(|l| l.resources().as_ref()).and_then(|r| r.devices().clone()).unwrap_or_default();
+    let device_rules = linux
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().clone())
+        .unwrap_or_default();
     let extra_allow: Vec<String> = linux
         .and_then(|l| l.devices().as_ref())
         .into_iter()
@@ -151,14 +179,22 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         })
         .collect();
     cgroups::apply_devices(&cgroup_dirs, &device_rules, &extra_allow)?;
+    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+        cgroups::apply_resources(&cgroup_dirs, r)?;
+    }
 
-    let uid_maps = linux.and_then(|l| l.uid_mappings().clone()).unwrap_or_default();
-    let gid_maps = linux.and_then(|l| l.gid_mappings().clone()).unwrap_or_default();
+    let uid_maps = linux
+        .and_then(|l| l.uid_mappings().clone())
+        .unwrap_or_default();
+    let gid_maps = linux
+        .and_then(|l| l.gid_mappings().clone())
+        .unwrap_or_default();
     let oom_score_adj = process.oom_score_adj();
 
     // The pid namespace to join is entered here: it applies to our children only.
     if let Some((_, fd)) = ns.join.iter().find(|(f, _)| *f == CloneFlags::CLONE_NEWPID) {
-        nix::sched::setns(fd, CloneFlags::CLONE_NEWPID).ctx(|| "linux.namespaces: joining the pid namespace".into())?;
+        nix::sched::setns(fd, CloneFlags::CLONE_NEWPID)
+            .ctx(|| "linux.namespaces: joining the pid namespace".into())?;
     }
     let clone_flags = if ns.joins(CloneFlags::CLONE_NEWUSER) {
         CloneFlags::empty()
@@ -192,10 +228,10 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
             std::mem::forget(undo);
             drop(locked);
             drop(ours);
-            let err = init::run(plan, theirs);
-            // Setup failed and was reported on the channel; a failure after start
-            // (exec) can only be written to stderr, which is the container's.
-            eprintln!("vsbx-runtime init: {err}");
+            if let init::Failure::AfterStart(err) = init::run(plan, theirs) {
+                // The runtime is gone by now: the container's stderr is all we have.
+                eprintln!("vsbx-runtime init: {err}");
+            }
             // SAFETY: leave at once, without running the parent's exit handlers.
             unsafe { libc::_exit(127) }
         }
@@ -217,7 +253,11 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
     match ours.recv()? {
         Some(Msg::Ready) => {}
         Some(Msg::Failed(m)) => return Err(Error::other(m)),
-        Some(other) => return Err(Error::other(format!("unexpected message from the init: {other:?}"))),
+        Some(other) => {
+            return Err(Error::other(format!(
+                "unexpected message from the init: {other:?}"
+            )))
+        }
         None => return Err(Error::other("the container init exited during setup")),
     }
 
@@ -240,7 +280,12 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
     }
     ours.send(&Msg::Ack)?;
     undo.disarm();
-    Ok(Created { pid, pidfd, locked, record })
+    Ok(Created {
+        pid,
+        pidfd,
+        locked,
+        record,
+    })
 }
 
 fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {
@@ -252,22 +297,37 @@ fn check_bind_source(bundle: &Path, m: &oci_spec::runtime::Mount) -> Result<()> 
     if !opts.is_bind() {
         return Ok(());
     }
-    let src = m.source().as_ref().ok_or_else(|| Error::invalid("bind mount without a source"))?;
-    let src = if src.is_absolute() { src.clone() } else { bundle.join(src) };
+    let src = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("bind mount without a source"))?;
+    let src = if src.is_absolute() {
+        src.clone()
+    } else {
+        bundle.join(src)
+    };
     fs::metadata(&src).map_err(|e| Error::path("source", &src, e))?;
     Ok(())
 }
 
 fn connect_console(path: &Path) -> Result<OwnedFd> {
-    let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| Error::path("--console-socket: cannot connect to", path, e))?;
+    let s = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::path("--console-socket: cannot connect to", path, e))?;
     Ok(s.into())
 }
 
 /// Writes the pid file atomically, as runc does (the number, no newline).
 fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|s| s.to_str()).unwrap_or("pid")));
-    fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("--pid-file: cannot write", &tmp, e))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|s| s.to_str()).unwrap_or("pid")
+    ));
+    fs::write(&tmp, pid.to_string())
+        .map_err(|e| Error::path("--pid-file: cannot write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::path("--pid-file: cannot write", path, e))
 }
 
@@ -296,7 +356,8 @@ fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
             }
         })?;
     use std::io::Write;
-    (&f).write_all(b"0").map_err(|e| Error::path("cannot write", &fifo, e))?;
+    (&f).write_all(b"0")
+        .map_err(|e| Error::path("cannot write", &fifo, e))?;
     drop(f);
     rec.started = true;
     locked.write(rec)?;
@@ -310,8 +371,13 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         return Signal::try_from(n).map_err(|_| Error::invalid(format!("unknown signal {s:?}")));
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    name.parse::<Signal>().map_err(|_| Error::invalid(format!("unknown signal {s:?}")))
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>()
+        .map_err(|_| Error::invalid(format!("unknown signal {s:?}")))
 }
 
 fn send_signal(rec: &Record, sig: Signal) -> Result<()> {
@@ -327,9 +393,20 @@ fn send_signal(rec: &Record, sig: Signal) -> Result<()> {
         return Err(Error::other("container not running"));
     }
     // SAFETY: the siginfo pointer may be null; flags 0.
-    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig as i32, std::ptr::null::<u8>(), 0) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig as i32,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
     if rc != 0 {
-        return Err(Error::os("sending the signal", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "sending the signal",
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -369,7 +446,11 @@ fn wait_gone(rec: &Record, timeout: Duration) -> bool {
     if !proc::is_alive(rec.pid, rec.pid_start) {
         return true;
     }
-    let mut pfd = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one live pollfd.
     let rc = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
     rc > 0 || !proc::is_alive(rec.pid, rec.pid_start)
@@ -385,7 +466,10 @@ fn destroy(locked: Locked, rec: &Record) -> Result<()> {
     }
     cgroups::thaw(&rec.cgroup_dirs);
     if !wait_gone(rec, Duration::from_secs(10)) {
-        return Err(Error::other(format!("container init {} did not exit after SIGKILL", rec.pid)));
+        return Err(Error::other(format!(
+            "container init {} did not exit after SIGKILL",
+            rec.pid
+        )));
     }
     cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
     locked.remove()
@@ -405,7 +489,10 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             let _ = s;
             destroy(locked, &rec)
         }
-        s => Err(Error::other(format!("cannot delete container {id} that is not stopped: {}", s.as_str()))),
+        s => Err(Error::other(format!(
+            "cannot delete container {id} that is not stopped: {}",
+            s.as_str()
+        ))),
     }
 }
 
@@ -426,7 +513,8 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         .and_then(|p| p.terminal())
         .unwrap_or(false);
     let (console_ours, console_theirs) = if bundle_terminal && o.console_socket.is_none() {
-        let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+        let (a, b) =
+            std::os::unix::net::UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
         (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
     } else {
         (None, None)
@@ -441,9 +529,15 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         let _ = destroy(created.locked, &created.record);
         return Err(e);
     }
-    let status = crate::attach::supervise(created.pid, master.as_ref(), &mask);
-    let Created { locked, record, .. } = created;
-    destroy(locked, &record)?;
+    // Unlock while the container runs so that state, kill and friends work meanwhile.
+    let Created { pid, locked, .. } = created;
+    drop(locked);
+    let status = crate::attach::supervise(pid, master.as_ref(), &mask);
+    match root.open(&o.id) {
+        Ok((locked, record)) => destroy(locked, &record)?,
+        Err(Error::NotFound) => {} // deleted by someone else meanwhile
+        Err(e) => return Err(e),
+    }
     status
 }
 

@@ -26,7 +26,9 @@ impl Logger {
     pub fn line(&self, level: &str, msg: &str) -> String {
         let time = crate::proc::now_rfc3339_seconds();
         match self.format {
-            Format::Json => serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string(),
+            Format::Json => {
+                serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string()
+            }
             Format::Text => format!("time={} level={level} msg={}", quote(&time), quote(msg)),
         }
     }

@@ -29,9 +29,6 @@ struct Cli {
     /// Use systemd to manage cgroups (accepted for compatibility; see the error).
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
-    /// Accepted for compatibility with runc; ignored.
-    #[arg(long, global = true, hide = true)]
-    rootless: Option<String>,
     /// Print the version.
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -174,13 +171,19 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         return Err(Error::invalid("no command given (see --help)"));
     };
     if cli.systemd_cgroup {
-        return Err(Error::invalid(if std::path::Path::new("/run/systemd/system").exists() {
-            "--systemd-cgroup: the systemd cgroup driver is not supported by this build; drop the flag"
-        } else {
-            "--systemd-cgroup: systemd is not running on this host; drop the flag"
-        }));
+        return Err(Error::invalid(
+            if std::path::Path::new("/run/systemd/system").exists() {
+                "--systemd-cgroup: the systemd cgroup driver is not supported by this build; drop the flag"
+            } else {
+                "--systemd-cgroup: systemd is not running on this host; drop the flag"
+            },
+        ));
     }
     let root = Root::new(cli.root.clone());
+    if !matches!(command, Command::Spec { .. } | Command::Features) {
+        // runc makes --root (and its parents) for every container command.
+        root.ensure()?;
+    }
     logger.debug(&format!("command: {command:?}"));
     match command {
         Command::Create(a) => {
@@ -196,7 +199,11 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             container::kill(&root, &id, sig, all)?;
         }
         Command::Delete { id, force } => container::delete(&root, &id, force)?,
-        Command::Run { create, detach, keep: _ } => {
+        Command::Run {
+            create,
+            detach,
+            keep: _,
+        } => {
             let o = create.options();
             if detach {
                 container::run_detached(&root, &o)?;
@@ -213,7 +220,8 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
 }
 
 fn print_json_pretty<T: serde::Serialize>(v: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Error::other(format!("encoding JSON: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(v).map_err(|e| Error::other(format!("encoding JSON: {e}")))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(|e| Error::os("writing to stdout", e))
 }
@@ -245,11 +253,20 @@ fn list(root: &Root, format: ListFormat, quiet: bool) -> Result<()> {
         .iter()
         .map(|(dir, rec)| {
             let status = rec.status(dir);
-            let owner = std::fs::metadata(dir).map(|m| owner_name(m.uid())).unwrap_or_default();
+            let owner = std::fs::metadata(dir)
+                .map(|m| owner_name(m.uid()))
+                .unwrap_or_default();
             let mut v = serde_json::to_value(rec.public(status)).unwrap_or_default();
             v["owner"] = serde_json::Value::String(owner.clone());
             let pid = v["pid"].to_string();
-            let cols = [rec.id.clone(), pid, status.as_str().to_owned(), rec.bundle.display().to_string(), rec.created.clone(), owner];
+            let cols = [
+                rec.id.clone(),
+                pid,
+                status.as_str().to_owned(),
+                rec.bundle.display().to_string(),
+                rec.created.clone(),
+                owner,
+            ];
             (v, cols)
         })
         .collect();
@@ -257,15 +274,29 @@ fn list(root: &Root, format: ListFormat, quiet: bool) -> Result<()> {
         ListFormat::Json => {
             let list: Vec<&serde_json::Value> = rows.iter().map(|(v, _)| v).collect();
             // runc prints `null` for no containers.
-            let text = if list.is_empty() { "null".to_owned() } else { serde_json::to_string(&list).unwrap_or_default() };
+            let text = if list.is_empty() {
+                "null".to_owned()
+            } else {
+                serde_json::to_string(&list).unwrap_or_default()
+            };
             writeln!(out, "{text}").map_err(w)?;
         }
         ListFormat::Table => {
             let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(str::to_owned);
-            let all: Vec<&[String; 6]> = std::iter::once(&header).chain(rows.iter().map(|(_, c)| c)).collect();
+            let all: Vec<&[String; 6]> = std::iter::once(&header)
+                .chain(rows.iter().map(|(_, c)| c))
+                .collect();
             // Like Go's tabwriter(minwidth 12, padding 3): each column as wide as its
             // widest cell plus 3, at least 12; the last column unpadded.
-            let widths: Vec<usize> = (0..6).map(|i| all.iter().map(|r| r[i].len() + 3).max().unwrap_or(0).max(12)).collect();
+            let widths: Vec<usize> = (0..6)
+                .map(|i| {
+                    all.iter()
+                        .map(|r| r[i].len() + 3)
+                        .max()
+                        .unwrap_or(0)
+                        .max(12)
+                })
+                .collect();
             for r in all {
                 let mut line = String::new();
                 for i in 0..5 {

@@ -18,7 +18,9 @@ pub fn start_time(pid: i32) -> Option<u64> {
 /// True while `pid` runs and is the process that started at `start` (0 = don't check).
 /// A zombie counts as dead: it will never run user code again.
 pub fn is_alive(pid: i32, start: u64) -> bool {
-    let Some(f) = stat_fields(pid) else { return false };
+    let Some(f) = stat_fields(pid) else {
+        return false;
+    };
     if matches!(f.first().map(String::as_str), Some("Z") | Some("X")) {
         return false;
     }

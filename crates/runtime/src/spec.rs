@@ -28,8 +28,7 @@ pub struct Bundle {
 impl Bundle {
     /// Reads and validates `<dir>/config.json`.
     pub fn load(dir: &Path) -> Result<Bundle> {
-        let dir = fs::canonicalize(dir)
-            .map_err(|e| Error::path("bundle: cannot open", dir, e))?;
+        let dir = fs::canonicalize(dir).map_err(|e| Error::path("bundle: cannot open", dir, e))?;
         let path = dir.join("config.json");
         let text = fs::read(&path).map_err(|e| Error::path("cannot read", &path, e))?;
         let spec = parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
@@ -44,7 +43,7 @@ pub fn parse(text: &[u8]) -> std::result::Result<Spec, String> {
     serde_path_to_error::deserialize::<_, Spec>(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
-        if field == "." {
+        if field == "." || inner.is_syntax() || inner.is_eof() {
             format!("invalid JSON: {inner}")
         } else {
             format!("field {field}: {inner}")
@@ -56,9 +55,14 @@ pub fn parse(text: &[u8]) -> std::result::Result<Spec, String> {
 pub fn check_version(v: &str) -> Result<()> {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    let numeric = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if !numeric {
-        return Err(Error::invalid(format!("ociVersion: {v:?} is not a semantic version")));
+        return Err(Error::invalid(format!(
+            "ociVersion: {v:?} is not a semantic version"
+        )));
     }
     if parts[0] != "1" {
         return Err(Error::invalid(format!(
@@ -80,10 +84,13 @@ fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     } else {
         dir.join(root.path())
     };
-    let rootfs = fs::canonicalize(&rootfs)
-        .map_err(|e| Error::path("root.path: cannot open", &rootfs, e))?;
+    let rootfs =
+        fs::canonicalize(&rootfs).map_err(|e| Error::path("root.path: cannot open", &rootfs, e))?;
     if !rootfs.is_dir() {
-        return Err(Error::invalid(format!("root.path: {} is not a directory", rootfs.display())));
+        return Err(Error::invalid(format!(
+            "root.path: {} is not a directory",
+            rootfs.display()
+        )));
     }
 
     let process = spec
@@ -92,7 +99,11 @@ fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
         .ok_or_else(|| Error::invalid("process: missing (required to start a container)"))?;
     match process.args() {
         Some(a) if !a.is_empty() => {}
-        _ => return Err(Error::invalid("process.args: must contain at least one element")),
+        _ => {
+            return Err(Error::invalid(
+                "process.args: must contain at least one element",
+            ))
+        }
     }
     if !process.cwd().is_absolute() {
         return Err(Error::invalid(format!(
@@ -102,7 +113,9 @@ fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     }
     if let Some(env) = process.env() {
         if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
-            return Err(Error::invalid(format!("process.env: {bad:?} is not of the form KEY=VALUE")));
+            return Err(Error::invalid(format!(
+                "process.env: {bad:?} is not of the form KEY=VALUE"
+            )));
         }
     }
 
@@ -117,7 +130,10 @@ fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     let mut seen = HashSet::new();
     for ns in namespaces.into_iter().flatten() {
         if !seen.insert(ns.typ()) {
-            return Err(Error::invalid(format!("linux.namespaces: {:?} is listed twice", ns.typ())));
+            return Err(Error::invalid(format!(
+                "linux.namespaces: {:?} is listed twice",
+                ns.typ()
+            )));
         }
     }
     let has = |t: LinuxNamespaceType| seen.contains(&t);
@@ -129,15 +145,20 @@ fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(Error::invalid("hostname: setting it needs a uts namespace"));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(Error::invalid("domainname: setting it needs a uts namespace"));
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
+    {
+        return Err(Error::invalid(
+            "domainname: setting it needs a uts namespace",
+        ));
     }
     if let Some(l) = linux {
         let userns = has(LinuxNamespaceType::User);
         let maps = l.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
             || l.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
         if maps && !userns {
-            return Err(Error::invalid("linux.uidMappings: mappings need a user namespace"));
+            return Err(Error::invalid(
+                "linux.uidMappings: mappings need a user namespace",
+            ));
         }
         let user_path = namespaces
             .into_iter()

@@ -20,10 +20,22 @@ pub const MASKED_PATHS: &[&str] = &[
     "/proc/scsi",
 ];
 
-pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 fn mounts(rootless: bool) -> Value {
-    let mut devpts = vec!["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"];
+    let mut devpts = vec![
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+    ];
     if !rootless {
         devpts.push("gid=5");
     }
@@ -87,8 +99,16 @@ mod tests {
             let text = serde_json::to_vec(&v).unwrap();
             let spec = crate::spec::parse(&text).unwrap();
             assert_eq!(spec.version(), OCI_VERSION);
-            let ns = spec.linux().as_ref().unwrap().namespaces().as_ref().unwrap();
-            let has_user = ns.iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User);
+            let ns = spec
+                .linux()
+                .as_ref()
+                .unwrap()
+                .namespaces()
+                .as_ref()
+                .unwrap();
+            let has_user = ns
+                .iter()
+                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User);
             assert_eq!(has_user, rootless);
         }
     }

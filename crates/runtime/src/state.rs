@@ -89,7 +89,11 @@ impl Record {
         if !self.started && dir.join(EXEC_FIFO).exists() {
             return Status::Created;
         }
-        if self.cgroup_dirs.iter().any(|d| crate::cgroups::is_frozen(d)) {
+        if self
+            .cgroup_dirs
+            .iter()
+            .any(|d| crate::cgroups::is_frozen(d))
+        {
             return Status::Paused;
         }
         Status::Running
@@ -99,7 +103,11 @@ impl Record {
         PublicState {
             oci_version: &self.oci_version,
             id: &self.id,
-            pid: if status == Status::Stopped { 0 } else { self.pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
             status: status.as_str(),
             bundle: &self.bundle,
             rootfs: &self.rootfs,
@@ -142,7 +150,8 @@ impl Root {
         Root { dir }
     }
 
-    fn ensure(&self) -> Result<()> {
+    /// Makes the --root directory (and parents) if missing.
+    pub fn ensure(&self) -> Result<()> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -213,7 +222,11 @@ fn lock_dir(dir: &Path) -> Result<File> {
     let f = File::open(dir).map_err(|e| Error::path("cannot open", dir, e))?;
     // SAFETY: flock on an fd we own; the lock is released when `f` is closed.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(Error::path("cannot lock", dir, std::io::Error::last_os_error()));
+        return Err(Error::path(
+            "cannot lock",
+            dir,
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(f)
 }
@@ -230,7 +243,8 @@ impl Locked {
     pub fn write(&self, rec: &Record) -> Result<()> {
         let tmp = self.dir.join(".state.json.tmp");
         let path = self.dir.join(STATE_FILE);
-        let body = serde_json::to_vec(rec).map_err(|e| Error::other(format!("encoding state: {e}")))?;
+        let body =
+            serde_json::to_vec(rec).map_err(|e| Error::other(format!("encoding state: {e}")))?;
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
@@ -238,7 +252,8 @@ impl Locked {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| Error::path("cannot write", &tmp, e))?;
-        f.write_all(&body).map_err(|e| Error::path("cannot write", &tmp, e))?;
+        f.write_all(&body)
+            .map_err(|e| Error::path("cannot write", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| Error::path("cannot write", &path, e))
     }
 
@@ -282,7 +297,11 @@ mod tests {
         };
         locked.write(&rec).unwrap();
         drop(locked);
-        assert!(root.create("c1").unwrap_err().to_string().contains("already exists"));
+        assert!(root
+            .create("c1")
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         let (_l, back) = root.open("c1").unwrap();
         assert_eq!(back.bundle, PathBuf::from("/b"));
         assert!(matches!(root.open("nope"), Err(Error::NotFound)));

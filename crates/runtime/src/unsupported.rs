@@ -8,7 +8,11 @@ use oci_spec::runtime::Spec;
 use crate::error::{Error, Result};
 
 pub fn check(spec: &Spec) -> Result<()> {
-    let refuse = |field: &str| Err(Error::invalid(format!("{field}: not supported by this vsbx-runtime build")));
+    let refuse = |field: &str| {
+        Err(Error::invalid(format!(
+            "{field}: not supported by this vsbx-runtime build"
+        )))
+    };
 
     if let Some(h) = spec.hooks() {
         let any = [
@@ -26,7 +30,10 @@ pub fn check(spec: &Spec) -> Result<()> {
         }
     }
     if let Some(p) = spec.process() {
-        if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty()) {
+        if p.apparmor_profile()
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
             return refuse("process.apparmorProfile");
         }
         if p.io_priority().is_some() {
@@ -39,7 +46,9 @@ pub fn check(spec: &Spec) -> Result<()> {
             return refuse("process.execCPUAffinity");
         }
     }
-    let Some(linux) = spec.linux() else { return Ok(()) };
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
     if linux.seccomp().is_some() {
         return refuse("linux.seccomp");
     }
@@ -56,12 +65,20 @@ pub fn check(spec: &Spec) -> Result<()> {
         let set = [
             ("linux.resources.memory", r.memory().is_some()),
             ("linux.resources.cpu", r.cpu().is_some()),
-            ("linux.resources.pids", r.pids().is_some()),
             ("linux.resources.blockIO", r.block_io().is_some()),
-            ("linux.resources.hugepageLimits", r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty())),
+            (
+                "linux.resources.hugepageLimits",
+                r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
             ("linux.resources.network", r.network().is_some()),
-            ("linux.resources.rdma", r.rdma().as_ref().is_some_and(|v| !v.is_empty())),
-            ("linux.resources.unified", r.unified().as_ref().is_some_and(|v| !v.is_empty())),
+            (
+                "linux.resources.rdma",
+                r.rdma().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
+            (
+                "linux.resources.unified",
+                r.unified().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
         ];
         if let Some((field, _)) = set.iter().find(|(_, on)| *on) {
             return refuse(field);

@@ -39,7 +39,13 @@ pub fn clone_into(flags: u64) -> Result<Forked> {
     };
     // SAFETY: args is a valid clone_args for this kernel ABI; stack 0 gives fork
     // semantics. The process is single-threaded, so the copy is consistent.
-    let rc = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
     let rc = if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
         pidfd = -1;
         // SAFETY: as above; clone(2) with a null stack also has fork semantics.

@@ -18,9 +18,17 @@ pub struct Pty {
 /// Opens a new pty pair from /dev/ptmx (the container's, after pivot_root).
 pub fn open_pty(rows: u16, cols: u16) -> Result<Pty> {
     // SAFETY: a plain open(2) of a constant path.
-    let m = unsafe { libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let m = unsafe {
+        libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if m < 0 {
-        return Err(Error::os("opening /dev/ptmx", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "opening /dev/ptmx",
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: m is a fresh fd we own.
     let master = unsafe { OwnedFd::from_raw_fd(m) };
@@ -28,28 +36,54 @@ pub fn open_pty(rows: u16, cols: u16) -> Result<Pty> {
     let mut n: libc::c_uint = 0;
     // SAFETY: TIOCSPTLCK reads an int, TIOCGPTN writes one; both point at live locals.
     unsafe {
-        if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) != 0 || libc::ioctl(m, libc::TIOCGPTN, &mut n) != 0 {
-            return Err(Error::os("unlocking the pty", std::io::Error::last_os_error()));
+        if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) != 0
+            || libc::ioctl(m, libc::TIOCGPTN, &mut n) != 0
+        {
+            return Err(Error::os(
+                "unlocking the pty",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     // SAFETY: TIOCGPTPEER opens the peer without a path lookup; returns a new fd.
-    let s = unsafe { libc::ioctl(m, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let s = unsafe {
+        libc::ioctl(
+            m,
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if s < 0 {
-        return Err(Error::os("opening the pty slave", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "opening the pty slave",
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: s is a fresh fd we own.
     let slave = unsafe { OwnedFd::from_raw_fd(s) };
     if rows > 0 || cols > 0 {
         set_size(&master, rows, cols)?;
     }
-    Ok(Pty { master, slave, name: format!("/dev/pts/{n}") })
+    Ok(Pty {
+        master,
+        slave,
+        name: format!("/dev/pts/{n}"),
+    })
 }
 
 pub fn set_size(fd: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize from a live local.
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
-        return Err(Error::os("setting the console size", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "setting the console size",
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -59,7 +93,8 @@ pub fn send_fd(sock: RawFd, fd: RawFd, name: &str) -> Result<()> {
     let iov = [IoSlice::new(name.as_bytes())];
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None).ctx(|| "sending the pty master to the console socket".into())?;
+    sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None)
+        .ctx(|| "sending the pty master to the console socket".into())?;
     Ok(())
 }
 
@@ -70,7 +105,10 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
     let mut space = nix::cmsg_space!([RawFd; 1]);
     let msg = recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
         .ctx(|| "receiving the pty master".into())?;
-    for c in msg.cmsgs().map_err(|e| Error::errno("reading the control message", e))? {
+    for c in msg
+        .cmsgs()
+        .map_err(|e| Error::errno("reading the control message", e))?
+    {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
                 // SAFETY: the kernel installed this fd in our table for us.
@@ -86,12 +124,18 @@ pub fn become_session_leader_on(slave: &OwnedFd) -> Result<()> {
     nix::unistd::setsid().ctx(|| "setsid".into())?;
     // SAFETY: TIOCSCTTY takes an int argument; 0 means don't steal.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Error::os("making the pty the controlling terminal", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "making the pty the controlling terminal",
+            std::io::Error::last_os_error(),
+        ));
     }
     for target in 0..3 {
         // SAFETY: dup2 onto the standard descriptors.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(Error::os("dup2 of the pty slave", std::io::Error::last_os_error()));
+            return Err(Error::os(
+                "dup2 of the pty slave",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     Ok(())

@@ -39,16 +39,24 @@ pub struct Plan {
     pub root_propagation: Option<MsFlags>,
 }
 
-/// Runs the init; returns only on failure, with the error to report.
-pub fn run(plan: Plan, chan: Channel) -> Error {
+/// How the init failed.
+pub enum Failure {
+    /// During setup: already reported to the runtime, which prints it.
+    Reported,
+    /// After `start` (e.g. execve): only the container's stderr can show it.
+    AfterStart(Error),
+}
+
+/// Runs the init; returns only on failure.
+pub fn run(plan: Plan, chan: Channel) -> Failure {
     match setup(&plan, &chan) {
         Ok(ready) => match ready.wait_and_exec(&plan) {
             Ok(never) => match never {},
-            Err(e) => e,
+            Err(e) => Failure::AfterStart(e),
         },
         Err(e) => {
             let _ = chan.send(&Msg::Failed(e.to_string()));
-            e
+            Failure::Reported
         }
     }
 }
@@ -65,27 +73,39 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     // user's binary sets it back as the kernel's rules say.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    // Die with the runtime while it still supervises us (it sends Ack when done).
-    // SAFETY: as above.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // If the runtime dies during setup, the next send or receive on the channel fails
+    // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
 
     match chan.recv()? {
         Some(Msg::Go) => {}
-        other => return Err(Error::other(format!("init: expected go from the runtime, got {other:?}"))),
+        other => {
+            return Err(Error::other(format!(
+                "init: expected go from the runtime, got {other:?}"
+            )))
+        }
     }
     join_namespaces(plan)?;
+    if plan.namespaces.creates(CloneFlags::CLONE_NEWNET) {
+        loopback_up()?;
+    }
     if let Some(name) = &plan.new_keyring {
         join_session_keyring(name);
     }
 
     let spec = &plan.spec;
-    let process = spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("process: missing"))?;
     let linux = spec.linux().as_ref();
-    let in_userns = plan.namespaces.creates(CloneFlags::CLONE_NEWUSER) || plan.namespaces.joins(CloneFlags::CLONE_NEWUSER);
+    let in_userns = plan.namespaces.creates(CloneFlags::CLONE_NEWUSER)
+        || plan.namespaces.joins(CloneFlags::CLONE_NEWUSER);
     if in_userns {
         // Become root of the user namespace for the setup steps.
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).ctx(|| "setresgid(0) in the user namespace".into())?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into()).ctx(|| "setresuid(0) in the user namespace".into())?;
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresgid(0) in the user namespace".into())?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresuid(0) in the user namespace".into())?;
     }
 
     // Filesystem.
@@ -114,7 +134,12 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
         rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]))?;
     }
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         rootfs::readonly_root()?;
     }
     if let Some(p) = plan.root_propagation {
@@ -127,16 +152,21 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         // SAFETY: d points at d.len() valid bytes.
         if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(Error::os("domainname: setdomainname", std::io::Error::last_os_error()));
+            return Err(Error::os(
+                "domainname: setdomainname",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
 
     if process.terminal().unwrap_or(false) {
-        let sock = plan
-            .console_socket
-            .as_ref()
-            .ok_or_else(|| Error::invalid("process.terminal is true but no --console-socket was given"))?;
-        let (rows, cols) = process.console_size().map(|b| (b.height() as u16, b.width() as u16)).unwrap_or((0, 0));
+        let sock = plan.console_socket.as_ref().ok_or_else(|| {
+            Error::invalid("process.terminal is true but no --console-socket was given")
+        })?;
+        let (rows, cols) = process
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16))
+            .unwrap_or((0, 0));
         let pty = console::open_pty(rows, cols)?;
         console::send_fd(sock.as_raw_fd(), pty.master.as_raw_fd(), &pty.name)?;
         drop(pty.master);
@@ -152,23 +182,30 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     chan.send(&Msg::Ready)?;
     match chan.recv()? {
         Some(Msg::Ack) => {}
-        other => return Err(Error::other(format!("init: expected ack from the runtime, got {other:?}"))),
+        other => {
+            return Err(Error::other(format!(
+                "init: expected ack from the runtime, got {other:?}"
+            )))
+        }
     }
-    // The runtime may exit now: we are on our own.
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
     Ok(Ready { exe, env })
 }
 
 impl Ready {
     fn wait_and_exec(self, plan: &Plan) -> Result<std::convert::Infallible> {
         wait_for_start(&plan.exec_fifo)?;
-        let process = plan.spec.process().as_ref().ok_or_else(|| Error::invalid("process: missing"))?;
+        let process = plan
+            .spec
+            .process()
+            .as_ref()
+            .ok_or_else(|| Error::invalid("process: missing"))?;
         process::apply_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
         // SAFETY: umask cannot fail.
         unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
         let setgroups_ok = !plan.namespaces.joins(CloneFlags::CLONE_NEWUSER)
-            || std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "allow").unwrap_or(true);
+            || std::fs::read_to_string("/proc/self/setgroups")
+                .map(|s| s.trim() == "allow")
+                .unwrap_or(true);
         process::become_user(process, plan.caps.as_ref(), setgroups_ok)?;
         if process.no_new_privileges().unwrap_or(false) {
             process::set_no_new_privs()?;
@@ -182,7 +219,11 @@ impl Ready {
 /// Blocks until `start` writes to the fifo. We hold the read end (opened before the
 /// clone), so the poll wakes only when a writer has written.
 fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let mut pfd = libc::pollfd { fd: fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: fifo.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     loop {
         // SAFETY: one live pollfd.
         let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
@@ -241,7 +282,8 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
     if ns.creates(NEWTIME) {
         nix::sched::unshare(NEWTIME).ctx(|| "unshare(time)".into())?;
         namespaces::write_time_offsets(&plan.time_offsets)?;
-        let f = std::fs::File::open("/proc/self/ns/time_for_children").map_err(|e| Error::os("opening time_for_children", e))?;
+        let f = std::fs::File::open("/proc/self/ns/time_for_children")
+            .map_err(|e| Error::os("opening time_for_children", e))?;
         nix::sched::setns(f, NEWTIME).ctx(|| "entering the new time namespace".into())?;
     }
     Ok(())
@@ -261,5 +303,41 @@ fn bind_console(pts: &str) {
     if !console.exists() && std::fs::File::create(console).is_err() {
         return;
     }
-    let _ = nix::mount::mount(Some(pts), console, None::<&str>, MsFlags::MS_BIND, None::<&str>);
+    let _ = nix::mount::mount(
+        Some(pts),
+        console,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    );
+}
+
+/// Brings up `lo` in a new network namespace, as runc does.
+fn loopback_up() -> Result<()> {
+    // SAFETY: a plain socket(2); closed below.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if sock < 0 {
+        return Err(Error::os(
+            "bringing up lo: socket",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: ifreq is plain data; the ioctls read and write this live local.
+    let rc = unsafe {
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        let mut rc = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        if rc == 0 {
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            rc = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+        }
+        libc::close(sock);
+        rc
+    };
+    if rc != 0 {
+        return Err(Error::os("bringing up lo", std::io::Error::last_os_error()));
+    }
+    Ok(())
 }

@@ -17,7 +17,11 @@ pub struct MountOptions {
 
 impl Default for MountOptions {
     fn default() -> Self {
-        MountOptions { flags: MsFlags::empty(), propagation: Vec::new(), data: Vec::new() }
+        MountOptions {
+            flags: MsFlags::empty(),
+            propagation: Vec::new(),
+            data: Vec::new(),
+        }
     }
 }
 
@@ -93,8 +97,17 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions> {
             }
         } else if let Some((_, f)) = PROPAGATION.iter().find(|(n, _)| *n == o) {
             out.propagation.push(*f);
-        } else if REFUSED.contains(&o) || (o.starts_with('r') && FLAGS.iter().any(|(n, _, _)| Some(*n) == o.get(1..)) && o != "remount" && o != "relatime" && o != "rw" && o != "ro") {
-            return Err(Error::invalid(format!("mount option {o:?} is not supported by this vsbx-runtime build")));
+        } else if REFUSED.contains(&o)
+            || (o.starts_with('r')
+                && FLAGS.iter().any(|(n, _, _)| Some(*n) == o.get(1..))
+                && o != "remount"
+                && o != "relatime"
+                && o != "rw"
+                && o != "ro")
+        {
+            return Err(Error::invalid(format!(
+                "mount option {o:?} is not supported by this vsbx-runtime build"
+            )));
         } else {
             out.data.push(o.to_owned());
         }
@@ -116,13 +129,27 @@ mod tests {
     use super::*;
 
     fn p(opts: &[&str]) -> MountOptions {
-        parse(None, &opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        parse(
+            None,
+            &opts.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn flags_data_and_propagation() {
-        let o = p(&["nosuid", "noexec", "mode=755", "size=65536k", "ro", "rslave"]);
-        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY);
+        let o = p(&[
+            "nosuid",
+            "noexec",
+            "mode=755",
+            "size=65536k",
+            "ro",
+            "rslave",
+        ]);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY
+        );
         assert_eq!(o.data_string().as_deref(), Some("mode=755,size=65536k"));
         assert_eq!(o.propagation, vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]);
     }
@@ -140,6 +167,9 @@ mod tests {
         assert!(parse(None, &["tmpcopyup".into()]).is_err());
         assert!(parse(None, &["rnosuid".into()]).is_err());
         assert!(propagation("sideways").is_err());
-        assert_eq!(propagation("rprivate").unwrap(), MsFlags::MS_PRIVATE | MsFlags::MS_REC);
+        assert_eq!(
+            propagation("rprivate").unwrap(),
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC
+        );
     }
 }

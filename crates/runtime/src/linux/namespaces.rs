@@ -36,7 +36,10 @@ pub struct Namespaces {
 
 impl Namespaces {
     pub fn resolve(linux: Option<&Linux>) -> Result<Namespaces> {
-        let mut out = Namespaces { new: CloneFlags::empty(), join: Vec::new() };
+        let mut out = Namespaces {
+            new: CloneFlags::empty(),
+            join: Vec::new(),
+        };
         let list = linux.and_then(|l| l.namespaces().as_ref());
         for ns in list.into_iter().flatten() {
             let f = flag(ns.typ());
@@ -44,13 +47,23 @@ impl Namespaces {
                 None => out.new |= f,
                 Some(p) => {
                     let fd = File::open(p).map_err(|e| {
-                        Error::path(&format!("linux.namespaces: cannot open the {:?} namespace", ns.typ()), p, e)
+                        Error::path(
+                            &format!("linux.namespaces: cannot open the {:?} namespace", ns.typ()),
+                            p,
+                            e,
+                        )
                     })?;
                     out.join.push((f, fd.into()));
                 }
             }
         }
-        out.join.sort_by_key(|(f, _)| if *f == CloneFlags::CLONE_NEWUSER { 0 } else { 1 });
+        out.join.sort_by_key(|(f, _)| {
+            if *f == CloneFlags::CLONE_NEWUSER {
+                0
+            } else {
+                1
+            }
+        });
         if out.joins(CloneFlags::CLONE_NEWUSER) && out.new.contains(CloneFlags::CLONE_NEWPID) {
             return Err(Error::invalid(
                 "linux.namespaces: joining a user namespace by path while creating a pid namespace is not supported by this build",
@@ -69,12 +82,17 @@ impl Namespaces {
 }
 
 fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect()
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
 }
 
 /// Writes uid_map and gid_map of `pid` (the runtime is root, so no setgroups=deny).
 pub fn write_id_maps(pid: i32, uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<()> {
-    for (file, maps, field) in [("uid_map", uids, "uidMappings"), ("gid_map", gids, "gidMappings")] {
+    for (file, maps, field) in [
+        ("uid_map", uids, "uidMappings"),
+        ("gid_map", gids, "gidMappings"),
+    ] {
         if maps.is_empty() {
             continue;
         }
@@ -90,7 +108,10 @@ pub fn write_time_offsets(offsets: &[(String, i64, u32)]) -> Result<()> {
     if offsets.is_empty() {
         return Ok(());
     }
-    let text: String = offsets.iter().map(|(clock, s, ns)| format!("{clock} {s} {ns}\n")).collect();
+    let text: String = offsets
+        .iter()
+        .map(|(clock, s, ns)| format!("{clock} {s} {ns}\n"))
+        .collect();
     std::fs::write(Path::new("/proc/self/timens_offsets"), text)
         .map_err(|e| Error::os("linux.timeOffsets: writing /proc/self/timens_offsets", e))
 }

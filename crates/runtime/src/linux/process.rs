@@ -51,10 +51,16 @@ pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
         let name = rlimit_name(r);
         if rlimit_resource(&name).is_none() {
-            return Err(Error::invalid(format!("process.rlimits: unknown type {name:?}")));
+            return Err(Error::invalid(format!(
+                "process.rlimits: unknown type {name:?}"
+            )));
         }
         if r.soft() > r.hard() {
-            return Err(Error::invalid(format!("process.rlimits: {name} soft limit {} is above its hard limit {}", r.soft(), r.hard())));
+            return Err(Error::invalid(format!(
+                "process.rlimits: {name} soft limit {} is above its hard limit {}",
+                r.soft(),
+                r.hard()
+            )));
         }
     }
     Ok(())
@@ -63,8 +69,12 @@ pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
 pub fn apply_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
         let name = rlimit_name(r);
-        let res = rlimit_resource(&name).ok_or_else(|| Error::invalid(format!("process.rlimits: unknown type {name:?}")))?;
-        let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+        let res = rlimit_resource(&name)
+            .ok_or_else(|| Error::invalid(format!("process.rlimits: unknown type {name:?}")))?;
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
         // SAFETY: setrlimit reads a live rlimit struct.
         if unsafe { libc::setrlimit(res, &lim) } != 0 {
             let e = std::io::Error::last_os_error();
@@ -83,8 +93,13 @@ pub fn apply_rlimits(limits: &[PosixRlimit]) -> Result<()> {
 fn cap_set(list: &Option<HashSet<oci_spec::runtime::Capability>>) -> Result<HashSet<Capability>> {
     let mut out = HashSet::new();
     for c in list.iter().flatten() {
-        let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let cap = Capability::from_str(&name).map_err(|_| Error::invalid(format!("process.capabilities: unknown capability {name:?}")))?;
+        let name = serde_json::to_value(c)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let cap = Capability::from_str(&name).map_err(|_| {
+            Error::invalid(format!("process.capabilities: unknown capability {name:?}"))
+        })?;
         out.insert(cap);
     }
     Ok(out)
@@ -113,8 +128,14 @@ impl CapSets {
     /// Drops everything outside the bounding set (needs CAP_SETPCAP, so do it first).
     fn apply_bounding(&self) -> Result<()> {
         for cap in caps::all() {
-            if !self.bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-                caps::drop(None, CapSet::Bounding, cap).map_err(|e| Error::other(format!("process.capabilities: dropping {cap} from the bounding set: {e}")))?;
+            if !self.bounding.contains(&cap)
+                && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false)
+            {
+                caps::drop(None, CapSet::Bounding, cap).map_err(|e| {
+                    Error::other(format!(
+                        "process.capabilities: dropping {cap} from the bounding set: {e}"
+                    ))
+                })?;
             }
         }
         Ok(())
@@ -122,19 +143,23 @@ impl CapSets {
 
     fn apply_rest(&self) -> Result<()> {
         let set = |which: CapSet, v: &HashSet<Capability>, name: &str| {
-            caps::set(None, which, v).map_err(|e| Error::other(format!("process.capabilities.{name}: {e}")))
+            caps::set(None, which, v)
+                .map_err(|e| Error::other(format!("process.capabilities.{name}: {e}")))
         };
         // capset checks E within P and I within the old P at every step: set I while P
         // is still full, shrink E, then P.
         set(CapSet::Inheritable, &self.inheritable, "inheritable")?;
         set(CapSet::Effective, &self.effective, "effective")?;
         set(CapSet::Permitted, &self.permitted, "permitted")?;
-        caps::clear(None, CapSet::Ambient).map_err(|e| Error::other(format!("process.capabilities.ambient: {e}")))?;
+        caps::clear(None, CapSet::Ambient)
+            .map_err(|e| Error::other(format!("process.capabilities.ambient: {e}")))?;
         for cap in &self.ambient {
             // The kernel only raises an ambient cap present in permitted and inheritable;
             // runc skips the others silently, and so do we.
             if self.permitted.contains(cap) && self.inheritable.contains(cap) {
-                caps::raise(None, CapSet::Ambient, *cap).map_err(|e| Error::other(format!("process.capabilities.ambient: {cap}: {e}")))?;
+                caps::raise(None, CapSet::Ambient, *cap).map_err(|e| {
+                    Error::other(format!("process.capabilities.ambient: {cap}: {e}"))
+                })?;
             }
         }
         Ok(())
@@ -150,7 +175,12 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>, setgroups_allowed: bool)
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
     if setgroups_allowed {
-        let gids: Vec<Gid> = user.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
+        let gids: Vec<Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
         nix::unistd::setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups".into())?;
     }
     let gid = Gid::from_raw(user.gid());
@@ -168,7 +198,10 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>, setgroups_allowed: bool)
 pub fn set_no_new_privs() -> Result<()> {
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(Error::os("noNewPrivileges: prctl", std::io::Error::last_os_error()));
+        return Err(Error::os(
+            "noNewPrivileges: prctl",
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -204,20 +237,36 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
         return if is_exec(&p) {
             Ok(p)
         } else {
-            Err(Error::other(format!("exec: {arg0:?}: no such executable file in the container")))
+            Err(Error::other(format!(
+                "exec: {arg0:?}: no such executable file in the container"
+            )))
         };
     }
-    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
     path.split(':')
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
         .find(|p| is_exec(p))
-        .ok_or_else(|| Error::other(format!("exec: {arg0:?}: executable file not found in $PATH")))
+        .ok_or_else(|| {
+            Error::other(format!(
+                "exec: {arg0:?}: executable file not found in $PATH"
+            ))
+        })
 }
 
 /// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).
 pub fn close_fds_from(first: u32) -> Result<()> {
     // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if rc != 0 {
         return Err(Error::os("close_range", std::io::Error::last_os_error()));
     }
@@ -225,12 +274,18 @@ pub fn close_fds_from(first: u32) -> Result<()> {
 }
 
 pub fn exec(path: &Path, args: &[String], env: &[String]) -> Error {
-    let cs = |s: &[u8]| CString::new(s).map_err(|_| Error::invalid("process.args/env: contains a NUL byte"));
+    let cs = |s: &[u8]| {
+        CString::new(s).map_err(|_| Error::invalid("process.args/env: contains a NUL byte"))
+    };
     let build = || -> Result<(CString, Vec<CString>, Vec<CString>)> {
         Ok((
             cs(path.as_os_str().as_bytes())?,
-            args.iter().map(|a| cs(a.as_bytes())).collect::<Result<_>>()?,
-            env.iter().map(|e| cs(e.as_bytes())).collect::<Result<_>>()?,
+            args.iter()
+                .map(|a| cs(a.as_bytes()))
+                .collect::<Result<_>>()?,
+            env.iter()
+                .map(|e| cs(e.as_bytes()))
+                .collect::<Result<_>>()?,
         ))
     };
     match build() {
@@ -250,7 +305,9 @@ mod tests {
     fn finds_executables_through_path() {
         let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
         assert!(find_executable("sh", &env).unwrap().ends_with("sh"));
-        let e = find_executable("no-such-prog-xyz", &env).unwrap_err().to_string();
+        let e = find_executable("no-such-prog-xyz", &env)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("executable file not found"), "{e}");
         assert!(find_executable("/bin/sh", &[]).is_ok());
         assert!(find_executable("/nonexistent/x", &[]).is_err());
@@ -258,9 +315,14 @@ mod tests {
 
     #[test]
     fn rlimit_checks() {
-        let ok: PosixRlimit = serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":10,"hard":20}"#).unwrap();
+        let ok: PosixRlimit =
+            serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":10,"hard":20}"#).unwrap();
         assert!(check_rlimits(&[ok]).is_ok());
-        let bad: PosixRlimit = serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":30,"hard":20}"#).unwrap();
-        assert!(check_rlimits(&[bad]).unwrap_err().to_string().contains("soft limit"));
+        let bad: PosixRlimit =
+            serde_json::from_str(r#"{"type":"RLIMIT_NOFILE","soft":30,"hard":20}"#).unwrap();
+        assert!(check_rlimits(&[bad])
+            .unwrap_err()
+            .to_string()
+            .contains("soft limit"));
     }
 }

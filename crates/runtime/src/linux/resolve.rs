@@ -10,7 +10,8 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 
 fn cstr(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} contains a NUL byte", p.display())))
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} contains a NUL byte", p.display())))
 }
 
 /// `path` relative (no leading '/'), with '.' removed; '..' is kept for the kernel to
@@ -24,8 +25,13 @@ fn relative(path: &Path) -> PathBuf {
 /// openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
 pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> std::io::Result<OwnedFd> {
     let rel = relative(path);
-    let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
-    let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let rel = if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    };
+    let c = CString::new(rel.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
     let mut how: libc::open_how = unsafe {
         // SAFETY: open_how is plain old data; all-zero is a valid value.
         std::mem::zeroed()
@@ -35,7 +41,13 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> std::io::Result<Own
     loop {
         // SAFETY: c and how outlive the call; the kernel only reads them.
         let fd = unsafe {
-            libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+            libc::syscall(
+                libc::SYS_openat2,
+                root,
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
         };
         if fd >= 0 {
             // SAFETY: a fresh fd from the kernel, owned by nobody else.
@@ -58,8 +70,32 @@ pub enum Leaf {
 /// Opens `path` inside `root` as an O_PATH fd, creating missing directories (mode
 /// 0755) and, for `Leaf::File`, an empty final file. Every step stays inside the root.
 pub fn ensure_in_root(root: RawFd, path: &Path, leaf: Leaf) -> Result<OwnedFd> {
+    ensure_following(root, path, leaf, 0)
+}
+
+/// Symlinks followed while creating one path before giving up (as the kernel's ELOOP).
+const MAX_LINKS: u32 = 40;
+
+/// The target of `name` in `dir` if it is a symlink.
+fn read_link_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> Option<PathBuf> {
+    let c = CString::new(name.as_bytes()).ok()?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: buf is a live writable buffer of buf.len() bytes; c a valid C string.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n > 0).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..n as usize])))
+}
+
+fn ensure_following(root: RawFd, path: &Path, leaf: Leaf, depth: u32) -> Result<OwnedFd> {
     let rel = relative(path);
-    let fail = |e: std::io::Error| Error::os(format!("cannot create {} in the rootfs", path.display()), e);
+    let fail =
+        |e: std::io::Error| Error::os(format!("cannot create {} in the rootfs", path.display()), e);
     let components: Vec<_> = rel.components().collect();
     let mut prefix = PathBuf::new();
     for (i, comp) in components.iter().enumerate() {
@@ -79,12 +115,33 @@ pub fn ensure_in_root(root: RawFd, path: &Path, leaf: Leaf) -> Result<OwnedFd> {
             return Err(fail(std::io::Error::from_raw_os_error(libc::ENOENT)));
         };
         let dirfd = open_in_root(root, &parent, libc::O_PATH | libc::O_DIRECTORY).map_err(fail)?;
-        let cname = CString::new(name.as_bytes()).map_err(|_| Error::invalid("path contains a NUL byte"))?;
+        // A dangling symlink: create what it points to, still inside the root.
+        if let Some(target) = read_link_at(&dirfd, name) {
+            if depth >= MAX_LINKS {
+                return Err(fail(std::io::Error::from_raw_os_error(libc::ELOOP)));
+            }
+            let mut next = if target.is_absolute() {
+                target
+            } else {
+                parent.join(target)
+            };
+            for rest in &components[i + 1..] {
+                next.push(rest);
+            }
+            return ensure_following(root, &next, leaf, depth + 1);
+        }
+        let cname = CString::new(name.as_bytes())
+            .map_err(|_| Error::invalid("path contains a NUL byte"))?;
         let last = i + 1 == components.len();
         // SAFETY: dirfd is open and cname is a valid C string for the duration of the call.
         let rc = if last && leaf == Leaf::File {
             let fd = unsafe {
-                libc::openat(dirfd.as_raw_fd(), cname.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644)
+                libc::openat(
+                    dirfd.as_raw_fd(),
+                    cname.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                    0o644,
+                )
             };
             if fd >= 0 {
                 // SAFETY: fd was just returned by openat and is ours to close.
@@ -138,7 +195,10 @@ mod tests {
         ensure_in_root(rootfd.as_raw_fd(), Path::new("/evil/sub"), Leaf::Dir).unwrap();
         ensure_in_root(rootfd.as_raw_fd(), Path::new("../../x/y"), Leaf::File).unwrap();
         assert!(!outside.join("sub").exists(), "escaped through a symlink");
-        assert!(root.join(outside.strip_prefix("/").unwrap()).join("sub").is_dir());
+        assert!(root
+            .join(outside.strip_prefix("/").unwrap())
+            .join("sub")
+            .is_dir());
         assert!(root.join("x/y").is_file());
         assert!(!tmp.path().join("x").exists());
     }

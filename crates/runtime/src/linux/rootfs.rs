@@ -35,14 +35,22 @@ pub fn prepare(rootfs: &Path, propagation: Option<MsFlags>) -> Result<()> {
         _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
     mount(NONE, "/", NONE, flags, NONE).ctx(|| "making / a slave mount".into())?;
-    mount(Some(rootfs), rootfs, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-        .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))
+    mount(
+        Some(rootfs),
+        rootfs,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))
 }
 
 /// Mounts every entry of config.json's `mounts`, in order.
 pub fn mount_all(root: &OwnedFd, mounts: &[Mount], cx: &RootfsContext) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
-        mount_one(root, m, cx).map_err(|e| Error::other(format!("mounts[{i}] ({}): {e}", m.destination().display())))?;
+        mount_one(root, m, cx).map_err(|e| {
+            Error::other(format!("mounts[{i}] ({}): {e}", m.destination().display()))
+        })?;
     }
     Ok(())
 }
@@ -50,7 +58,9 @@ pub fn mount_all(root: &OwnedFd, mounts: &[Mount], cx: &RootfsContext) -> Result
 /// Flags that a bind mount inherits from its source and cannot drop inside a user
 /// namespace (the kernel locks them); kept on every remount.
 fn locked_flags(target: &Path) -> MsFlags {
-    let Ok(st) = statvfs(target) else { return MsFlags::empty() };
+    let Ok(st) = statvfs(target) else {
+        return MsFlags::empty();
+    };
     let f = st.flags();
     let mut out = MsFlags::empty();
     for (fs_flag, ms) in [
@@ -75,14 +85,27 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
         return mount_cgroup(root, m.destination(), &opts, cx);
     }
     if opts.is_bind() {
-        let src = m.source().as_ref().ok_or_else(|| Error::invalid("bind mount without a source"))?;
-        let src = if src.is_absolute() { src.clone() } else { cx.bundle.join(src) };
+        let src = m
+            .source()
+            .as_ref()
+            .ok_or_else(|| Error::invalid("bind mount without a source"))?;
+        let src = if src.is_absolute() {
+            src.clone()
+        } else {
+            cx.bundle.join(src)
+        };
         let meta = fs::metadata(&src).map_err(|e| Error::path("mount source", &src, e))?;
         let leaf = if meta.is_dir() { Leaf::Dir } else { Leaf::File };
         let target = ensure_in_root(root.as_raw_fd(), m.destination(), leaf)?;
         let tpath = fd_path(&target);
-        mount(Some(&src), &tpath, NONE, opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC), NONE)
-            .ctx(|| format!("bind-mounting {}", src.display()))?;
+        mount(
+            Some(&src),
+            &tpath,
+            NONE,
+            opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
+            NONE,
+        )
+        .ctx(|| format!("bind-mounting {}", src.display()))?;
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             // Re-open: the fd still names the covered directory, not the new mount.
@@ -90,22 +113,36 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
                 .map_err(|e| Error::os("reopening the mount point", e))?;
             let tpath = fd_path(&target);
             let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked_flags(&tpath);
-            mount(NONE, &tpath, NONE, flags, NONE).ctx(|| "remounting the bind mount with its options".into())?;
+            mount(NONE, &tpath, NONE, flags, NONE)
+                .ctx(|| "remounting the bind mount with its options".into())?;
         }
         return propagate(root, m.destination(), &opts);
     }
-    let fstype = typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
+    let fstype =
+        typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
     let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
-    match mount(Some(&source), &fd_path(&target), Some(fstype), flags, data.as_deref()) {
+    match mount(
+        Some(&source),
+        &fd_path(&target),
+        Some(fstype),
+        flags,
+        data.as_deref(),
+    ) {
         Ok(()) => {}
         // Inside a user namespace without its own network namespace the kernel refuses
         // a new sysfs; bind the host's instead, read-only as asked (runc does the same).
         Err(nix::errno::Errno::EPERM) if fstype == "sysfs" && cx.in_userns => {
-            mount(Some("/sys"), &fd_path(&target), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-                .ctx(|| "bind-mounting /sys".into())?;
+            mount(
+                Some("/sys"),
+                &fd_path(&target),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| "bind-mounting /sys".into())?;
         }
         Err(e) => return Err(Error::errno(format!("mounting {fstype}"), e)),
     }
@@ -116,9 +153,11 @@ fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
     if opts.propagation.is_empty() {
         return Ok(());
     }
-    let target = open_in_root(root.as_raw_fd(), dest, libc::O_PATH).map_err(|e| Error::os("reopening the mount point", e))?;
+    let target = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+        .map_err(|e| Error::os("reopening the mount point", e))?;
     for p in &opts.propagation {
-        mount(NONE, &fd_path(&target), NONE, *p, NONE).ctx(|| "changing mount propagation".into())?;
+        mount(NONE, &fd_path(&target), NONE, *p, NONE)
+            .ctx(|| "changing mount propagation".into())?;
     }
     Ok(())
 }
@@ -126,20 +165,41 @@ fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
 /// A "cgroup" mount: on v2 the container's cgroup (cgroup2 in a cgroup namespace, else
 /// a bind of its directory); on v1 a tmpfs holding a bind of each of the container's
 /// hierarchy directories, read-only if asked.
-fn mount_cgroup(root: &OwnedFd, dest: &Path, opts: &MountOptions, cx: &RootfsContext) -> Result<()> {
+fn mount_cgroup(
+    root: &OwnedFd,
+    dest: &Path,
+    opts: &MountOptions,
+    cx: &RootfsContext,
+) -> Result<()> {
     let target = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
     let ro = opts.flags.contains(MsFlags::MS_RDONLY);
-    let base = opts.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
+    let base = opts.flags
+        & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
     if cx.unified_cgroup {
         if cx.cgroupns {
-            return mount(Some("cgroup2"), &fd_path(&target), Some("cgroup2"), opts.flags, NONE)
-                .ctx(|| "mounting cgroup2".into());
+            return mount(
+                Some("cgroup2"),
+                &fd_path(&target),
+                Some("cgroup2"),
+                opts.flags,
+                NONE,
+            )
+            .ctx(|| "mounting cgroup2".into());
         }
-        let dir = cx.cgroup_dirs.first().ok_or_else(|| Error::other("no cgroup to mount"))?;
+        let dir = cx
+            .cgroup_dirs
+            .first()
+            .ok_or_else(|| Error::other("no cgroup to mount"))?;
         return bind_ro(root, dir, dest, base, ro);
     }
-    mount(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), base, Some("mode=755"))
-        .ctx(|| "mounting the tmpfs for cgroup hierarchies".into())?;
+    mount(
+        Some("tmpfs"),
+        &fd_path(&target),
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )
+    .ctx(|| "mounting the tmpfs for cgroup hierarchies".into())?;
     drop(target);
     for dir in cx.cgroup_dirs {
         // /sys/fs/cgroup/<hierarchy>/<path...>: the hierarchy's directory name.
@@ -153,18 +213,33 @@ fn mount_cgroup(root: &OwnedFd, dest: &Path, opts: &MountOptions, cx: &RootfsCon
         bind_ro(root, dir, &dest.join(name.as_os_str()), base, ro)?;
     }
     if ro {
-        let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH).map_err(|e| Error::os("reopening", e))?;
-        mount(NONE, &fd_path(&t), NONE, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base, NONE)
-            .ctx(|| "making the cgroup tmpfs read-only".into())?;
+        let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+            .map_err(|e| Error::os("reopening", e))?;
+        mount(
+            NONE,
+            &fd_path(&t),
+            NONE,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base,
+            NONE,
+        )
+        .ctx(|| "making the cgroup tmpfs read-only".into())?;
     }
     Ok(())
 }
 
 fn bind_ro(root: &OwnedFd, src: &Path, dest: &Path, base: MsFlags, ro: bool) -> Result<()> {
     let t = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
-    mount(Some(src), &fd_path(&t), NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE).ctx(|| format!("bind-mounting {}", src.display()))?;
+    mount(
+        Some(src),
+        &fd_path(&t),
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("bind-mounting {}", src.display()))?;
     // Re-open: the old fd names the covered directory, not the new mount.
-    let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH).map_err(|e| Error::os("reopening the mount point", e))?;
+    let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+        .map_err(|e| Error::os("reopening the mount point", e))?;
     let target = fd_path(&t);
     let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | base | locked_flags(&target);
     if ro {
@@ -195,18 +270,34 @@ const DEV_LINKS: &[(&str, &str)] = &[
 pub fn dev_is_bound(mounts: &[Mount]) -> bool {
     mounts.iter().any(|m| {
         m.destination() == Path::new("/dev")
-            && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[])).is_ok_and(|o| o.is_bind())
+            && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+                .is_ok_and(|o| o.is_bind())
     })
 }
 
 /// Creates the default device nodes, linux.devices and the /dev symlinks.
-pub fn populate_dev(root: &OwnedFd, devices: &[LinuxDevice], in_userns: bool, defaults: bool) -> Result<()> {
+pub fn populate_dev(
+    root: &OwnedFd,
+    devices: &[LinuxDevice],
+    in_userns: bool,
+    defaults: bool,
+) -> Result<()> {
     // SAFETY: umask has no failure mode; nodes get exactly the modes we ask for.
     let old = unsafe { libc::umask(0) };
     let result = (|| {
         if defaults {
             for (path, major, minor) in DEFAULT_DEVICES {
-                make_device(root, Path::new(path), 'c', *major, *minor, 0o666, 0, 0, in_userns)?;
+                make_device(
+                    root,
+                    Path::new(path),
+                    'c',
+                    *major,
+                    *minor,
+                    0o666,
+                    0,
+                    0,
+                    in_userns,
+                )?;
             }
         }
         for d in devices {
@@ -214,7 +305,12 @@ pub fn populate_dev(root: &OwnedFd, devices: &[LinuxDevice], in_userns: bool, de
                 LinuxDeviceType::C | LinuxDeviceType::U => 'c',
                 LinuxDeviceType::B => 'b',
                 LinuxDeviceType::P => 'p',
-                LinuxDeviceType::A => return Err(Error::invalid(format!("linux.devices: {} has type 'a'", d.path().display()))),
+                LinuxDeviceType::A => {
+                    return Err(Error::invalid(format!(
+                        "linux.devices: {} has type 'a'",
+                        d.path().display()
+                    )))
+                }
             };
             make_device(
                 root,
@@ -245,9 +341,21 @@ pub fn populate_dev(root: &OwnedFd, devices: &[LinuxDevice], in_userns: bool, de
 }
 
 #[allow(clippy::too_many_arguments)]
-fn make_device(root: &OwnedFd, path: &Path, kind: char, major: u64, minor: u64, mode: u32, uid: u32, gid: u32, in_userns: bool) -> Result<()> {
+fn make_device(
+    root: &OwnedFd,
+    path: &Path,
+    kind: char,
+    major: u64,
+    minor: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    in_userns: bool,
+) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().ok_or_else(|| Error::invalid(format!("device path {} has no name", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("device path {} has no name", path.display())))?;
     // An O_PATH directory fd serves as the dirfd of mknodat and fchownat.
     let dir = ensure_in_root(root.as_raw_fd(), parent, Leaf::Dir)?;
     let cname = super::resolve::host_cstring(Path::new(name))?;
@@ -255,7 +363,8 @@ fn make_device(root: &OwnedFd, path: &Path, kind: char, major: u64, minor: u64, 
         // No mknod inside a user namespace: bind the host's node onto an empty file.
         let host = Path::new("/dev").join(name);
         let node = ensure_in_root(root.as_raw_fd(), path, Leaf::File)?;
-        return mount(Some(&host), &fd_path(&node), NONE, MsFlags::MS_BIND, NONE).ctx(|| format!("bind-mounting {}", host.display()));
+        return mount(Some(&host), &fd_path(&node), NONE, MsFlags::MS_BIND, NONE)
+            .ctx(|| format!("bind-mounting {}", host.display()));
     }
     let fmt = match kind {
         'b' => libc::S_IFBLK,
@@ -263,7 +372,14 @@ fn make_device(root: &OwnedFd, path: &Path, kind: char, major: u64, minor: u64, 
         _ => libc::S_IFCHR,
     };
     // SAFETY: dir is an open directory fd and cname a valid C string.
-    let rc = unsafe { libc::mknodat(dir.as_raw_fd(), cname.as_ptr(), fmt | (mode & 0o7777), libc::makedev(major as u32, minor as u32)) };
+    let rc = unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            cname.as_ptr(),
+            fmt | (mode & 0o7777),
+            libc::makedev(major as u32, minor as u32),
+        )
+    };
     if rc != 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EEXIST) {
@@ -271,9 +387,20 @@ fn make_device(root: &OwnedFd, path: &Path, kind: char, major: u64, minor: u64, 
         }
     }
     // SAFETY: as above; AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
-    let rc = unsafe { libc::fchownat(dir.as_raw_fd(), cname.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) };
+    let rc = unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            cname.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     if rc != 0 {
-        return Err(Error::os(format!("chown {}", path.display()), std::io::Error::last_os_error()));
+        return Err(Error::os(
+            format!("chown {}", path.display()),
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -299,7 +426,8 @@ fn symlink_in_root(root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
 pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
         nix::unistd::chdir(rootfs).ctx(|| "chdir to the rootfs".into())?;
-        mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE).ctx(|| "moving the rootfs to /".into())?;
+        mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE)
+            .ctx(|| "moving the rootfs to /".into())?;
         nix::unistd::chroot(".").ctx(|| "chroot".into())?;
         return nix::unistd::chdir("/").ctx(|| "chdir /".into());
     }
@@ -310,7 +438,8 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     nix::unistd::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
     nix::unistd::fchdir(old.as_raw_fd()).ctx(|| "fchdir to the old root".into())?;
     // Keep the unmount of the old root from propagating to the host.
-    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE).ctx(|| "making the old root a slave".into())?;
+    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
+        .ctx(|| "making the old root a slave".into())?;
     umount2(".", MntFlags::MNT_DETACH).ctx(|| "detaching the old root".into())?;
     nix::unistd::chdir("/").ctx(|| "chdir /".into())
 }
@@ -338,24 +467,37 @@ pub fn mask_paths(paths: &[String]) -> Result<()> {
 pub fn readonly_paths(paths: &[String]) -> Result<()> {
     for p in paths {
         let path = Path::new(p);
-        match mount(Some(path), path, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE) {
+        match mount(
+            Some(path),
+            path,
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            NONE,
+        ) {
             Ok(()) => {}
             Err(nix::errno::Errno::ENOENT) => continue,
             Err(e) => return Err(Error::errno(format!("readonlyPaths: binding {p}"), e)),
         }
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC | locked_flags(path);
-        mount(NONE, path, NONE, flags, NONE).ctx(|| format!("readonlyPaths: remounting {p} read-only"))?;
+        let flags = MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_REC
+            | locked_flags(path);
+        mount(NONE, path, NONE, flags, NONE)
+            .ctx(|| format!("readonlyPaths: remounting {p} read-only"))?;
     }
     Ok(())
 }
 
 /// root.readonly: remount / read-only.
 pub fn readonly_root() -> Result<()> {
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
     mount(NONE, "/", NONE, flags, NONE).ctx(|| "remounting the root read-only".into())
 }
 
 /// linux.rootfsPropagation, applied to the new root once it is in place.
 pub fn set_root_propagation(flags: MsFlags) -> Result<()> {
-    mount(NONE, "/", NONE, flags, NONE).ctx(|| "linux.rootfsPropagation: setting propagation of /".into())
+    mount(NONE, "/", NONE, flags, NONE)
+        .ctx(|| "linux.rootfsPropagation: setting propagation of /".into())
 }

@@ -47,7 +47,12 @@ impl Channel {
         let mut fds = [0 as RawFd; 2];
         // SAFETY: fds is a valid array of two ints for the kernel to fill.
         let rc = unsafe {
-            libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
         };
         if rc != 0 {
             return Err(Error::os("socketpair", std::io::Error::last_os_error()));
@@ -60,9 +65,19 @@ impl Channel {
     pub fn send(&self, msg: &Msg) -> Result<()> {
         let b = msg.encode();
         // SAFETY: b is a live buffer of b.len() bytes.
-        let n = unsafe { libc::send(self.fd.as_raw_fd(), b.as_ptr().cast(), b.len(), libc::MSG_NOSIGNAL) };
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                b.as_ptr().cast(),
+                b.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
         if n < 0 {
-            return Err(Error::os("sync channel: send", std::io::Error::last_os_error()));
+            return Err(Error::os(
+                "sync channel: send",
+                std::io::Error::last_os_error(),
+            ));
         }
         Ok(())
     }
@@ -72,7 +87,8 @@ impl Channel {
         let mut buf = vec![0u8; 4096];
         loop {
             // SAFETY: buf is a live, writable buffer of buf.len() bytes.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -84,9 +100,12 @@ impl Channel {
                 return Ok(None);
             }
             let got = &buf[..n as usize];
-            return Msg::decode(got)
-                .map(Some)
-                .ok_or_else(|| Error::other(format!("sync channel: unexpected message {:?}", String::from_utf8_lossy(got))));
+            return Msg::decode(got).map(Some).ok_or_else(|| {
+                Error::other(format!(
+                    "sync channel: unexpected message {:?}",
+                    String::from_utf8_lossy(got)
+                ))
+            });
         }
     }
 }
@@ -101,7 +120,10 @@ mod tests {
         a.send(&Msg::Go).unwrap();
         a.send(&Msg::Failed("mount /proc: EPERM".into())).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Msg::Go));
-        assert_eq!(b.recv().unwrap(), Some(Msg::Failed("mount /proc: EPERM".into())));
+        assert_eq!(
+            b.recv().unwrap(),
+            Some(Msg::Failed("mount /proc: EPERM".into()))
+        );
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }
