@@ -312,7 +312,9 @@ pub fn is_frozen(dir: &Path) -> bool {
     if let Ok(s) = fs::read_to_string(dir.join("freezer.state")) {
         return s.trim() == "FROZEN";
     }
-    fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+    // v2: cgroup.events says "frozen 1" once every process is stopped.
+    fs::read_to_string(dir.join("cgroup.events"))
+        .is_ok_and(|s| s.lines().any(|l| l.trim() == "frozen 1"))
 }
 
 /// Pids in the container's cgroup (the first directory that lists any).
@@ -326,6 +328,23 @@ pub fn pids(dirs: &[PathBuf]) -> Vec<i32> {
         }
     }
     Vec::new()
+}
+
+/// Freezes (or thaws) the container: v1 freezer.state, v2 cgroup.freeze.
+pub fn freeze(dirs: &[PathBuf], frozen: bool) -> Result<()> {
+    for d in dirs {
+        let (file, value) = if d.join("freezer.state").exists() {
+            ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+        } else if d.join("cgroup.freeze").exists() {
+            ("cgroup.freeze", if frozen { "1" } else { "0" })
+        } else {
+            continue;
+        };
+        let p = d.join(file);
+        return fs::write(&p, value)
+            .map_err(|e| Error::os(format!("writing {value} to {}", p.display()), e));
+    }
+    Err(Error::other("no freezer for this container's cgroup"))
 }
 
 /// Thaws a frozen cgroup so that signals (SIGKILL included) take effect.

@@ -317,7 +317,7 @@ fn connect_console(path: &Path) -> Result<OwnedFd> {
 }
 
 /// Writes the pid file atomically, as runc does (the number, no newline).
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

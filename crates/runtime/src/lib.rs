@@ -7,7 +7,9 @@
 pub mod attach;
 pub mod cgroups;
 pub mod container;
+pub mod control;
 pub mod error;
+pub mod exec;
 pub mod features;
 pub mod linux;
 pub mod log;

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use vsbx_runtime::container::{self, CreateOptions};
+use vsbx_runtime::exec::{self, ExecOptions};
 use vsbx_runtime::log::{Format, Logger};
 use vsbx_runtime::state::Root;
-use vsbx_runtime::{features, specgen, Error, Result};
+use vsbx_runtime::{control, features, specgen, Error, Result};
 
 #[derive(Parser, Debug)]
 #[command(name = "vsbx-runtime", about = "A runc-compatible OCI runtime built for running untrusted code", version = VERSION, disable_version_flag = true)]
@@ -135,6 +136,66 @@ enum Command {
     },
     /// Print what this runtime implements as JSON.
     Features,
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
+    /// List the processes of a container.
+    Ps {
+        id: String,
+        #[arg(short = 'f', long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Arguments for ps(1) in table format (default -ef).
+        #[arg(last = true)]
+        ps_args: Vec<String>,
+    },
+    /// Freeze every process of a container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+}
+
+#[derive(Args, Debug)]
+struct ExecArgs {
+    id: String,
+    /// The command and its arguments (unless --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+    /// A process.json to run instead of COMMAND.
+    #[arg(short = 'p', long)]
+    process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    tty: bool,
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Return once the process runs.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE), repeatable.
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Supplementary group, repeatable.
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<u32>,
+    /// Add a capability, repeatable.
+    #[arg(short = 'c', long = "cap")]
+    cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Accepted for compatibility; ignored (no SELinux/AppArmor support).
+    #[arg(long = "process-label", hide = true)]
+    process_label: Option<String>,
+    #[arg(long = "apparmor", hide = true)]
+    apparmor: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -215,6 +276,49 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         Command::List { format, quiet } => list(&root, format, quiet)?,
         Command::Spec { bundle, rootless } => write_spec(&bundle, rootless)?,
         Command::Features => print_json_pretty(&features::features())?,
+        Command::Exec(a) => {
+            if a.process_label.as_deref().is_some_and(|s| !s.is_empty())
+                || a.apparmor.as_deref().is_some_and(|s| !s.is_empty())
+            {
+                return Err(Error::invalid(
+                    "exec: --process-label and --apparmor are not supported by this build",
+                ));
+            }
+            let o = ExecOptions {
+                id: a.id,
+                process_file: a.process,
+                args: a.command,
+                tty: a.tty,
+                console_socket: a.console_socket,
+                detach: a.detach,
+                pid_file: a.pid_file,
+                env: a.env,
+                cwd: a.cwd,
+                user: a.user,
+                additional_gids: a.additional_gids,
+                caps: a.cap,
+                no_new_privs: a.no_new_privs,
+                preserve_fds: a.preserve_fds,
+            };
+            let code = exec::exec(&root, &o)?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        Command::Ps {
+            id,
+            format,
+            ps_args,
+        } => {
+            let pids = control::pids(&root, &id)?;
+            match format {
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string(&pids).unwrap_or_else(|_| "[]".into())
+                ),
+                ListFormat::Table => print!("{}", control::ps_table(&pids, &ps_args)?),
+            }
+        }
+        Command::Pause { id } => control::pause(&root, &id)?,
+        Command::Resume { id } => control::resume(&root, &id)?,
     }
     Ok(0)
 }

@@ -199,20 +199,13 @@ impl Ready {
             .process()
             .as_ref()
             .ok_or_else(|| Error::invalid("process: missing"))?;
-        process::apply_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
-        // SAFETY: umask cannot fail.
-        unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
-        let setgroups_ok = !plan.namespaces.joins(CloneFlags::CLONE_NEWUSER)
-            || std::fs::read_to_string("/proc/self/setgroups")
-                .map(|s| s.trim() == "allow")
-                .unwrap_or(true);
-        process::become_user(process, plan.caps.as_ref(), setgroups_ok)?;
-        if process.no_new_privileges().unwrap_or(false) {
-            process::set_no_new_privs()?;
-        }
-        process::close_fds_from(3 + plan.preserve_fds)?;
-        let args = process.args().as_deref().unwrap_or(&[]);
-        Err(process::exec(&self.exe, args, &self.env))
+        Err(process::finish_and_exec(
+            process,
+            plan.caps.as_ref(),
+            plan.preserve_fds,
+            &self.exe,
+            &self.env,
+        ))
     }
 }
 
@@ -245,7 +238,7 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
     }
 }
 
-fn reset_signals() {
+pub fn reset_signals() {
     // SAFETY: plain signal-mask and disposition calls on this (single) thread.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();

@@ -273,6 +273,40 @@ pub fn close_fds_from(first: u32) -> Result<()> {
     Ok(())
 }
 
+/// The last steps, shared by the container init and `exec`: rlimits, umask, user,
+/// capabilities, no_new_privs, fds, execve. Returns only on failure.
+pub fn finish_and_exec(
+    p: &Process,
+    caps: Option<&CapSets>,
+    preserve_fds: u32,
+    exe: &Path,
+    env: &[String],
+) -> Error {
+    let steps = || -> Result<()> {
+        apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
+        // SAFETY: umask cannot fail.
+        unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
+        // In a user namespace whose setgroups is "deny", the groups cannot change.
+        let setgroups_ok = std::fs::read_to_string("/proc/self/setgroups")
+            .map(|s| s.trim() == "allow")
+            .unwrap_or(true);
+        become_user(p, caps, setgroups_ok)?;
+        if p.no_new_privileges().unwrap_or(false) {
+            set_no_new_privs()?;
+        }
+        // Preserved fds must survive execve even if the caller opened them close-on-exec.
+        for fd in 3..3 + preserve_fds as i32 {
+            // SAFETY: fcntl on a descriptor number; failure (not open) is harmless.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        }
+        close_fds_from(3 + preserve_fds)
+    };
+    if let Err(e) = steps() {
+        return e;
+    }
+    exec(exe, p.args().as_deref().unwrap_or(&[]), env)
+}
+
 pub fn exec(path: &Path, args: &[String], env: &[String]) -> Error {
     let cs = |s: &[u8]| {
         CString::new(s).map_err(|_| Error::invalid("process.args/env: contains a NUL byte"))

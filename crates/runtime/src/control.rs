@@ -1,0 +1,92 @@
+//! Commands on a running container's cgroup: pause, resume, ps.
+
+use std::time::{Duration, Instant};
+
+use crate::cgroups;
+use crate::error::{Error, Result};
+use crate::state::{Root, Status};
+
+/// `pause`: freezes every process of the container.
+pub fn pause(root: &Root, id: &str) -> Result<()> {
+    let (locked, rec) = root.open(id)?;
+    match rec.status(&locked.dir) {
+        Status::Running => {}
+        Status::Paused => return Err(Error::other("container already paused")),
+        _ => return Err(Error::other("container not running")),
+    }
+    cgroups::freeze(&rec.cgroup_dirs, true)?;
+    wait_frozen(&rec.cgroup_dirs, true)
+}
+
+/// `resume`: thaws a paused container.
+pub fn resume(root: &Root, id: &str) -> Result<()> {
+    let (locked, rec) = root.open(id)?;
+    if rec.status(&locked.dir) != Status::Paused {
+        return Err(Error::other("container not paused"));
+    }
+    cgroups::freeze(&rec.cgroup_dirs, false)?;
+    wait_frozen(&rec.cgroup_dirs, false)
+}
+
+fn wait_frozen(dirs: &[std::path::PathBuf], frozen: bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dirs.iter().any(|d| cgroups::is_frozen(d)) != frozen {
+        if Instant::now() > deadline {
+            return Err(Error::other(format!(
+                "the cgroup did not become {} in 5s",
+                if frozen { "frozen" } else { "thawed" }
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// `ps`: the host pids of the container's processes.
+pub fn pids(root: &Root, id: &str) -> Result<Vec<i32>> {
+    let (_locked, rec) = root.open(id)?;
+    let mut pids = cgroups::pids(&rec.cgroup_dirs);
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// `ps -f table`: runs `ps ARGS` on the host and keeps the header and the rows whose
+/// PID column is one of `pids`, as runc does.
+pub fn ps_table(pids: &[i32], ps_args: &[String]) -> Result<String> {
+    let args: Vec<String> = if ps_args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        ps_args.to_vec()
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .map_err(|e| Error::os("running ps", e))?;
+    if !out.status.success() {
+        return Err(Error::other(format!(
+            "ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .ok_or_else(|| Error::other("ps: no PID column in its output"))?;
+    let mut result = format!("{header}\n");
+    for line in lines {
+        if line
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+        {
+            result.push_str(line);
+            result.push('\n');
+        }
+    }
+    Ok(result)
+}

@@ -1,0 +1,326 @@
+//! `exec`: runs a new process inside a running container. It joins every namespace of
+//! the container's init and its cgroups, then applies the process's confinement (from
+//! --process, or the bundle's process edited by the flags) exactly as the init does.
+
+use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{Capability, LinuxNamespaceType, Process, Spec};
+
+use crate::cgroups;
+use crate::error::{Context, Error, Result};
+use crate::linux::clone::{clone_into, Forked};
+use crate::linux::console;
+use crate::linux::namespaces::flag;
+use crate::linux::process::{self, CapSets};
+use crate::linux::sync::{Channel, Msg};
+use crate::spec;
+use crate::state::{Root, Status};
+
+/// Flags of `exec`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub id: String,
+    pub process_file: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub preserve_fds: u32,
+}
+
+/// Namespace types in the order they are joined: user first (it grants the rights to
+/// join the rest), mount last but one, pid handled by the runtime before clone.
+const JOIN_ORDER: &[(LinuxNamespaceType, &str)] = &[
+    (LinuxNamespaceType::User, "user"),
+    (LinuxNamespaceType::Ipc, "ipc"),
+    (LinuxNamespaceType::Uts, "uts"),
+    (LinuxNamespaceType::Network, "net"),
+    (LinuxNamespaceType::Cgroup, "cgroup"),
+    (LinuxNamespaceType::Time, "time"),
+    (LinuxNamespaceType::Mount, "mnt"),
+];
+
+/// Builds the process to run: process.json as given, or the bundle's process with
+/// the command-line changes (as runc does).
+fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
+    if let Some(path) = &o.process_file {
+        let text = fs::read(path).map_err(|e| Error::path("--process: cannot read", path, e))?;
+        let de = &mut serde_json::Deserializer::from_slice(&text);
+        let p: Process = serde_path_to_error::deserialize(de).map_err(|e| {
+            Error::invalid(format!(
+                "--process {}: field {}: {}",
+                path.display(),
+                e.path(),
+                e.inner()
+            ))
+        })?;
+        return Ok(p);
+    }
+    if o.args.is_empty() {
+        return Err(Error::invalid("exec: a command (or --process) is required"));
+    }
+    let mut p = config
+        .process()
+        .clone()
+        .ok_or_else(|| Error::invalid("process: missing in config.json"))?;
+    p.set_args(Some(o.args.clone()));
+    p.set_terminal(Some(o.tty));
+    p.set_console_size(None);
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &o.env {
+        let key = kv.split('=').next().unwrap_or("");
+        if !kv.contains('=') {
+            return Err(Error::invalid(format!("--env {kv:?}: expected KEY=VALUE")));
+        }
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(cwd) = &o.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if let Some(u) = &o.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| Error::invalid(format!("--user {u:?}: expected UID[:GID] as numbers")))
+        };
+        let mut user = p.user().clone();
+        user.set_uid(num(uid)?);
+        if let Some(g) = gid {
+            user.set_gid(num(g)?);
+        }
+        p.set_user(user);
+    }
+    if !o.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(o.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if !o.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        for name in &o.caps {
+            let cap: Capability =
+                serde_json::from_value(serde_json::Value::String(name.to_ascii_uppercase()))
+                    .map_err(|_| Error::invalid(format!("--cap {name:?}: unknown capability")))?;
+            let add = |set: &Option<std::collections::HashSet<Capability>>| {
+                let mut s = set.clone().unwrap_or_default();
+                s.insert(cap);
+                Some(s)
+            };
+            let (b, e, pe, i, a) = (
+                add(caps.bounding()),
+                add(caps.effective()),
+                add(caps.permitted()),
+                add(caps.inheritable()),
+                add(caps.ambient()),
+            );
+            caps.set_bounding(b)
+                .set_effective(e)
+                .set_permitted(pe)
+                .set_inheritable(i)
+                .set_ambient(a);
+        }
+        p.set_capabilities(Some(caps));
+    }
+    if o.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    Ok(p)
+}
+
+/// Runs the exec; returns the process's exit code (attached) or 0 (detached).
+pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
+    let (locked, rec) = root.open(&o.id)?;
+    match rec.status(&locked.dir) {
+        Status::Running => {}
+        Status::Paused => return Err(Error::other("cannot exec in a paused container")),
+        Status::Created => return Err(Error::other("cannot exec in a created container")),
+        _ => return Err(Error::other("cannot exec in a stopped container")),
+    }
+    let bundle_cfg = rec.bundle.join("config.json");
+    let text = fs::read(&bundle_cfg).map_err(|e| Error::path("cannot read", &bundle_cfg, e))?;
+    let config =
+        spec::parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", bundle_cfg.display())))?;
+    let process = build_process(o, &config)?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::invalid(
+            "process.args: must contain at least one element",
+        ));
+    }
+    process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    let caps = process
+        .capabilities()
+        .as_ref()
+        .map(CapSets::parse)
+        .transpose()?;
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && o.console_socket.is_none() && o.detach {
+        return Err(Error::invalid("exec --tty --detach needs --console-socket"));
+    }
+
+    // The namespaces to join: every one the container has, from its init.
+    let types: Vec<LinuxNamespaceType> = config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .map(|v| v.iter().map(|n| n.typ()).collect())
+        .unwrap_or_default();
+    let mut joins: Vec<(CloneFlags, OwnedFd)> = Vec::new();
+    for (t, name) in JOIN_ORDER {
+        if types.contains(t) {
+            let path = format!("/proc/{}/ns/{name}", rec.pid);
+            let f = fs::File::open(&path).map_err(|e| Error::os(format!("opening {path}"), e))?;
+            joins.push((flag(*t), f.into()));
+        }
+    }
+    if types.contains(&LinuxNamespaceType::Pid) {
+        let path = format!("/proc/{}/ns/pid", rec.pid);
+        let f = fs::File::open(&path).map_err(|e| Error::os(format!("opening {path}"), e))?;
+        nix::sched::setns(&f, CloneFlags::CLONE_NEWPID)
+            .ctx(|| "joining the pid namespace".into())?;
+    }
+    // The init is alive (checked above) and pinned by the namespace fds we hold;
+    // release the lock so that other commands run while this process does.
+    drop(locked);
+
+    let (console_sock, console_ours) = match (&o.console_socket, terminal) {
+        (Some(p), true) => (
+            Some(
+                std::os::unix::net::UnixStream::connect(p)
+                    .map_err(|e| Error::path("--console-socket: cannot connect to", p, e))?
+                    .into(),
+            ),
+            None,
+        ),
+        (None, true) => {
+            let (a, b) =
+                std::os::unix::net::UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+            (Some(OwnedFd::from(b)), Some(OwnedFd::from(a)))
+        }
+        _ => (None, None),
+    };
+    let mask = if o.detach {
+        None
+    } else {
+        Some(crate::attach::block_signals()?)
+    };
+    let (ours, theirs) = Channel::pair()?;
+    let pid = match clone_into(0)? {
+        Forked::Child => {
+            drop(ours);
+            let err = match child(
+                &theirs,
+                &joins,
+                &process,
+                caps.as_ref(),
+                console_sock.as_ref(),
+                o.preserve_fds,
+            ) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let _ = theirs.send(&Msg::Failed(err.to_string()));
+            // SAFETY: leave at once without the parent's exit handlers.
+            unsafe { libc::_exit(127) }
+        }
+        Forked::Parent { pid, .. } => pid,
+    };
+    drop(theirs);
+    drop(console_sock);
+    let reap = |pid: i32| {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    };
+    if let Err(e) = cgroups::join(&rec.cgroup_dirs, pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        reap(pid);
+        return Err(e);
+    }
+    ours.send(&Msg::Go)?;
+    // The channel is close-on-exec: EOF means execve succeeded.
+    match ours.recv()? {
+        None => {}
+        Some(Msg::Failed(m)) => {
+            reap(pid);
+            return Err(Error::other(m));
+        }
+        Some(other) => {
+            return Err(Error::other(format!(
+                "unexpected message from the exec'd process: {other:?}"
+            )))
+        }
+    }
+    if let Some(pf) = &o.pid_file {
+        crate::container::write_pid_file(pf, pid)?;
+    }
+    let Some(mask) = mask else { return Ok(0) };
+    let master = match console_ours {
+        Some(sock) => Some(console::recv_fd(sock.as_raw_fd())?),
+        None => None,
+    };
+    crate::attach::supervise(pid, master.as_ref(), &mask)
+}
+
+fn child(
+    chan: &Channel,
+    joins: &[(CloneFlags, OwnedFd)],
+    p: &Process,
+    caps: Option<&CapSets>,
+    console_sock: Option<&OwnedFd>,
+    preserve_fds: u32,
+) -> Result<std::convert::Infallible> {
+    crate::linux::init::reset_signals();
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // Wait until the runtime has moved us into the container's cgroups.
+    match chan.recv()? {
+        Some(Msg::Go) => {}
+        other => {
+            return Err(Error::other(format!(
+                "exec: expected go from the runtime, got {other:?}"
+            )))
+        }
+    }
+    for (f, fd) in joins {
+        nix::sched::setns(fd, *f).ctx(|| format!("joining the container's {f:?} namespace"))?;
+    }
+    if joins.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER) {
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresgid(0) in the user namespace".into())?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresuid(0) in the user namespace".into())?;
+    }
+    if p.terminal().unwrap_or(false) {
+        let sock =
+            console_sock.ok_or_else(|| Error::invalid("process.terminal: no console socket"))?;
+        let (rows, cols) = p
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16))
+            .unwrap_or((0, 0));
+        let pty = console::open_pty(rows, cols)?;
+        console::send_fd(sock.as_raw_fd(), pty.master.as_raw_fd(), &pty.name)?;
+        drop(pty.master);
+        console::become_session_leader_on(&pty.slave)?;
+    }
+    nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
+    let env = process::environment(p);
+    let args = p.args().as_deref().unwrap_or(&[]);
+    let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
+    Err(process::finish_and_exec(p, caps, preserve_fds, &exe, &env))
+}
