@@ -158,9 +158,15 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
 
     let layout = Layout::detect()?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
-    let cgroup_dirs = layout.dirs_for(cgroups_path, &o.id)?;
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let cgroup_dirs = layout.dirs_for(
+        cgroups_path,
+        &o.id,
+        &cgroups::v1_extra_controllers(resources),
+    )?;
     undo.cgroup_dirs = cgroup_dirs.clone();
     undo.cgroups_made = cgroups::create(&cgroup_dirs)?;
+    cgroups::init_cpusets(&cgroup_dirs)?;
     let device_rules = linux
         .and_then(|l| l.resources().as_ref())
         .and_then(|r| r.devices().clone())
@@ -179,8 +185,10 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         })
         .collect();
     cgroups::apply_devices(&cgroup_dirs, &device_rules, &extra_allow)?;
-    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroups::apply_resources(&cgroup_dirs, r)?;
+    if let Some(r) = resources {
+        for w in cgroups::apply_resources(&layout, &cgroup_dirs, r)? {
+            warn(&w);
+        }
     }
 
     let uid_maps = linux
@@ -286,6 +294,16 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         locked,
         record,
     })
+}
+
+/// A warning on stderr in runc's log-line format (the runtime's logger is not
+/// reachable from the library; engines read stderr and the log alike).
+fn warn(msg: &str) {
+    eprintln!(
+        "time=\"{}\" level=warning msg={:?}",
+        proc::now_rfc3339_seconds(),
+        msg
+    );
 }
 
 fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {

@@ -90,3 +90,59 @@ pub fn ps_table(pids: &[i32], ps_args: &[String]) -> Result<String> {
     }
     Ok(result)
 }
+
+/// `update`: changes the resources of a created, running or paused container.
+pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> Result<Vec<String>> {
+    let (locked, rec) = root.open(id)?;
+    if rec.status(&locked.dir) == Status::Stopped {
+        return Err(Error::other("cannot update a stopped container"));
+    }
+    let layout = cgroups::Layout::detect()?;
+    cgroups::apply_resources(&layout, &rec.cgroup_dirs, r)
+}
+
+/// Parses a byte size as runc's flags take it: "1024", "64m", "1.5G", "512KiB"; "-1"
+/// means unlimited.
+pub fn parse_bytes(s: &str) -> Result<i64> {
+    let t = s.trim();
+    if t == "-1" {
+        return Ok(-1);
+    }
+    let lower = t.to_ascii_lowercase();
+    let num_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(num_end);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Error::invalid(format!("invalid size {s:?}")))?;
+    let mult: f64 = match unit.trim().trim_end_matches('b').trim_end_matches('i') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(Error::invalid(format!(
+                "invalid size {s:?}: unknown unit {unit:?}"
+            )))
+        }
+    };
+    Ok((n * mult) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("1024").unwrap(), 1024);
+        assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("512KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_bytes("-1").unwrap(), -1);
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("5x").is_err());
+    }
+}

@@ -61,28 +61,5 @@ pub fn check(spec: &Spec) -> Result<()> {
     if linux.personality().is_some() {
         return refuse("linux.personality");
     }
-    if let Some(r) = linux.resources() {
-        let set = [
-            ("linux.resources.memory", r.memory().is_some()),
-            ("linux.resources.cpu", r.cpu().is_some()),
-            ("linux.resources.blockIO", r.block_io().is_some()),
-            (
-                "linux.resources.hugepageLimits",
-                r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-            ("linux.resources.network", r.network().is_some()),
-            (
-                "linux.resources.rdma",
-                r.rdma().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-            (
-                "linux.resources.unified",
-                r.unified().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-        ];
-        if let Some((field, _)) = set.iter().find(|(_, on)| *on) {
-            return refuse(field);
-        }
-    }
     Ok(())
 }

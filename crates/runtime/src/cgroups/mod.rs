@@ -11,7 +11,9 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+
+pub mod resources;
 
 use crate::error::{Error, Result};
 
@@ -117,7 +119,12 @@ impl Layout {
 
     /// The directories for `cgroups_path` (runtime-spec: absolute is from the hierarchy
     /// root, relative is from our own cgroup; absent means a relative path named by the id).
-    pub fn dirs_for(&self, cgroups_path: Option<&Path>, id: &str) -> Result<Vec<PathBuf>> {
+    pub fn dirs_for(
+        &self,
+        cgroups_path: Option<&Path>,
+        id: &str,
+        extra: &[&str],
+    ) -> Result<Vec<PathBuf>> {
         let path = cgroups_path
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(id));
@@ -143,7 +150,7 @@ impl Layout {
             }
             Layout::Legacy { hierarchies } => Ok(hierarchies
                 .iter()
-                .filter(|h| V1_JOINED.iter().any(|c| h.has(c)))
+                .filter(|h| V1_JOINED.iter().chain(extra).any(|c| h.has(c)))
                 .map(|h| place(&h.mount, &h.own))
                 .collect()),
         }
@@ -281,28 +288,65 @@ pub fn apply_devices(
     Ok(())
 }
 
-/// Writes `value` to the first directory that has `file` (the controller's own).
-fn write_control(dirs: &[PathBuf], file: &str, value: &str, field: &str) -> Result<()> {
-    let dir = dirs.iter().find(|d| d.join(file).exists()).ok_or_else(|| {
-        Error::invalid(format!(
-            "{field}: the controller for {file} is not available on this host"
-        ))
-    })?;
-    let p = dir.join(file);
-    fs::write(&p, value)
-        .map_err(|e| Error::os(format!("{field}: writing {value:?} to {}", p.display()), e))
+/// Applies linux.resources (all but devices, see `apply_devices`); returns warnings
+/// for fields the kernel no longer has.
+pub fn apply_resources(
+    layout: &Layout,
+    dirs: &[PathBuf],
+    r: &LinuxResources,
+) -> Result<Vec<String>> {
+    if let Layout::Unified { root } = layout {
+        for d in dirs {
+            resources::enable_v2_controllers(root, d, &resources::v2_controllers(r))?;
+        }
+    }
+    let mut t = resources::Target::new(dirs, matches!(layout, Layout::Unified { .. }));
+    resources::apply(&mut t, r)?;
+    Ok(t.warnings)
 }
 
-/// Applies linux.resources that this build supports (pids; devices go through
-/// `apply_devices`). The rest are refused earlier by `unsupported`.
-pub fn apply_resources(dirs: &[PathBuf], r: &oci_spec::runtime::LinuxResources) -> Result<()> {
-    if let Some(p) = r.pids() {
-        let v = if p.limit() > 0 {
-            p.limit().to_string()
-        } else {
-            "max".to_owned()
-        };
-        write_control(dirs, "pids.max", &v, "linux.resources.pids.limit")?;
+/// v1 hierarchies a spec needs beyond the always-joined ones.
+pub fn v1_extra_controllers(r: Option<&LinuxResources>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let Some(r) = r else { return out };
+    if r.cpu()
+        .as_ref()
+        .is_some_and(|c| c.cpus().is_some() || c.mems().is_some())
+    {
+        out.push("cpuset");
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        out.push("hugetlb");
+    }
+    if let Some(n) = r.network() {
+        if n.class_id().is_some() {
+            out.push("net_cls");
+        }
+        if n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+            out.push("net_prio");
+        }
+    }
+    out
+}
+
+/// A new v1 cpuset cgroup starts with empty cpus and mems, and no task may join it
+/// until they are set: copy them from the parent.
+pub fn init_cpusets(dirs: &[PathBuf]) -> Result<()> {
+    for d in dirs.iter().filter(|d| d.join("cpuset.cpus").exists()) {
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = d.join(file);
+            if fs::read_to_string(&mine)
+                .map(|s| !s.trim().is_empty())
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            if let Some(parent) = d.parent() {
+                let v = fs::read_to_string(parent.join(file)).unwrap_or_default();
+                fs::write(&mine, v.trim())
+                    .map_err(|e| Error::path("cannot initialise", &mine, e))?;
+            }
+        }
     }
     Ok(())
 }
@@ -410,7 +454,7 @@ mod tests {
             panic!("{l:?}")
         };
         assert_eq!(hierarchies.len(), 4);
-        let dirs = l.dirs_for(None, "c1").unwrap();
+        let dirs = l.dirs_for(None, "c1", &[]).unwrap();
         assert_eq!(
             dirs,
             vec![
@@ -420,9 +464,11 @@ mod tests {
                 PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/c1"),
             ]
         );
-        let dirs = l.dirs_for(Some(Path::new("/a/b")), "c1").unwrap();
+        let dirs = l.dirs_for(Some(Path::new("/a/b")), "c1", &[]).unwrap();
         assert_eq!(dirs[0], PathBuf::from("/sys/fs/cgroup/freezer/a/b"));
-        assert!(l.dirs_for(Some(Path::new("/a/../../x")), "c1").is_err());
+        assert!(l
+            .dirs_for(Some(Path::new("/a/../../x")), "c1", &[])
+            .is_err());
     }
 
     #[test]
