@@ -9,6 +9,7 @@ pub mod cgroups;
 pub mod container;
 pub mod control;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod linux;

@@ -153,6 +153,16 @@ enum Command {
     Resume { id: String },
     /// Change the resource limits of a container.
     Update(UpdateArgs),
+    /// Print resource usage and OOM events as JSON lines.
+    Events {
+        id: String,
+        /// Print one stats event and exit.
+        #[arg(long)]
+        stats: bool,
+        /// Time between stats events (e.g. 5s, 500ms).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -456,6 +466,13 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         }
         Command::Pause { id } => control::pause(&root, &id)?,
         Command::Resume { id } => control::resume(&root, &id)?,
+        Command::Events { id, stats, interval } => {
+            let every = humantime::parse_duration(&interval).map_err(|e| Error::invalid(format!("--interval {interval:?}: {e}")))?;
+            if every.is_zero() {
+                return Err(Error::invalid("--interval must be above zero"));
+            }
+            vsbx_runtime::events::events(&root, &id, every, stats)?;
+        }
         Command::Update(a) => {
             for w in control::update(&root, &a.id, &a.resources()?)? {
                 logger.warn(&w);
