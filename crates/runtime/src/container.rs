@@ -13,6 +13,7 @@ use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::cgroups::{self, Layout};
 use crate::error::{Context, Error, Result};
+use crate::hooks::Kind;
 use crate::linux::clone::{clone_into, Forked};
 use crate::linux::init::{self, Plan};
 use crate::linux::mount_opts;
@@ -126,6 +127,9 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         })
         .unwrap_or_default();
     let ns = Namespaces::resolve(linux)?;
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        crate::linux::sysctl::check(sysctl, ns.new)?;
+    }
     if !time_offsets_ok(&ns, &time_offsets) {
         return Err(Error::invalid(
             "linux.timeOffsets: needs a new time namespace",
@@ -257,23 +261,11 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::os(format!("process.oomScoreAdj: setting {adj}"), e))?;
     }
-    ours.send(&Msg::Go)?;
-    match ours.recv()? {
-        Some(Msg::Ready) => {}
-        Some(Msg::Failed(m)) => return Err(Error::other(m)),
-        Some(other) => {
-            return Err(Error::other(format!(
-                "unexpected message from the init: {other:?}"
-            )))
-        }
-        None => return Err(Error::other("the container init exited during setup")),
-    }
-
-    let record = Record {
+    let mut record = Record {
         id: o.id.clone(),
         oci_version: spec.version().clone(),
         pid,
-        pid_start: proc::start_time(pid).unwrap_or(0),
+        pid_start: 0,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: proc::now_rfc3339(),
@@ -281,7 +273,29 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_dirs,
         started: false,
+        hooks: spec.hooks().clone(),
     };
+    let hooks = spec.hooks().as_ref();
+    ours.send(&Msg::Go(record.hook_state(Status::Creating)))?;
+    loop {
+        match ours.recv()? {
+            Some(Msg::Ready) => break,
+            Some(Msg::Hooks) => {
+                let state = record.hook_state(Status::Creating);
+                crate::hooks::run_all(Kind::Prestart, hooks, &state)?;
+                crate::hooks::run_all(Kind::CreateRuntime, hooks, &state)?;
+                ours.send(&Msg::Go(String::new()))?;
+            }
+            Some(Msg::Failed(m)) => return Err(Error::other(m)),
+            Some(other) => {
+                return Err(Error::other(format!(
+                    "unexpected message from the init: {other:?}"
+                )))
+            }
+            None => return Err(Error::other("the container init exited during setup")),
+        }
+    }
+    record.pid_start = proc::start_time(pid).unwrap_or(0);
     locked.write(&record)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
@@ -380,6 +394,13 @@ fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
     rec.started = true;
     locked.write(rec)?;
     let _ = fs::remove_file(&fifo);
+    for w in crate::hooks::run_all_warn(
+        Kind::Poststart,
+        rec.hooks.as_ref(),
+        &rec.hook_state(Status::Running),
+    ) {
+        warn(&w);
+    }
     Ok(())
 }
 
@@ -490,7 +511,12 @@ fn destroy(locked: Locked, rec: &Record) -> Result<()> {
         )));
     }
     cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
-    locked.remove()
+    let state = rec.hook_state(Status::Stopped);
+    locked.remove()?;
+    for w in crate::hooks::run_all_warn(Kind::Poststop, rec.hooks.as_ref(), &state) {
+        warn(&w);
+    }
+    Ok(())
 }
 
 /// `delete`: removes a stopped (or created) container; `force` kills a running one.

@@ -13,11 +13,14 @@ use crate::error::{Error, Result};
 use crate::state::{Root, Status};
 
 fn read_in(dirs: &[PathBuf], file: &str) -> Option<String> {
-    dirs.iter().find_map(|d| fs::read_to_string(d.join(file)).ok())
+    dirs.iter()
+        .find_map(|d| fs::read_to_string(d.join(file)).ok())
 }
 
 fn num(dirs: &[PathBuf], file: &str) -> u64 {
-    read_in(dirs, file).and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    read_in(dirs, file)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// "key value" lines (memory.stat, cpu.stat, cpuacct.stat, memory.events).
@@ -113,7 +116,9 @@ fn emit(out: &mut impl Write, typ: &str, id: &str, data: Option<Value>) -> Resul
     if let Some(d) = data {
         ev["data"] = d;
     }
-    writeln!(out, "{ev}").and_then(|_| out.flush()).map_err(|e| Error::os("writing to stdout", e))
+    writeln!(out, "{ev}")
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::os("writing to stdout", e))
 }
 
 /// `events`: with `once`, one stats event; otherwise a stats event every `interval` and

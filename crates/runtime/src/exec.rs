@@ -252,7 +252,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         reap(pid);
         return Err(e);
     }
-    ours.send(&Msg::Go)?;
+    ours.send(&Msg::Go(String::new()))?;
     // The channel is close-on-exec: EOF means execve succeeded.
     match ours.recv()? {
         None => {}
@@ -290,7 +290,7 @@ fn child(
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Wait until the runtime has moved us into the container's cgroups.
     match chan.recv()? {
-        Some(Msg::Go) => {}
+        Some(Msg::Go(_)) => {}
         other => {
             return Err(Error::other(format!(
                 "exec: expected go from the runtime, got {other:?}"

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod features;
+pub mod hooks;
 pub mod linux;
 pub mod log;
 pub mod proc;

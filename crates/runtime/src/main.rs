@@ -466,8 +466,13 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         }
         Command::Pause { id } => control::pause(&root, &id)?,
         Command::Resume { id } => control::resume(&root, &id)?,
-        Command::Events { id, stats, interval } => {
-            let every = humantime::parse_duration(&interval).map_err(|e| Error::invalid(format!("--interval {interval:?}: {e}")))?;
+        Command::Events {
+            id,
+            stats,
+            interval,
+        } => {
+            let every = humantime::parse_duration(&interval)
+                .map_err(|e| Error::invalid(format!("--interval {interval:?}: {e}")))?;
             if every.is_zero() {
                 return Err(Error::invalid("--interval must be above zero"));
             }

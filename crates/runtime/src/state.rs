@@ -62,6 +62,9 @@ pub struct Record {
     /// Set once `start` has released the init.
     #[serde(default)]
     pub started: bool,
+    /// The spec's hooks, kept for poststart (at start) and poststop (at delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// The runtime-spec state JSON, with runc's extra fields (rootfs, created, owner).
@@ -97,6 +100,11 @@ impl Record {
             return Status::Paused;
         }
         Status::Running
+    }
+
+    /// The state JSON given to hooks on stdin.
+    pub fn hook_state(&self, status: Status) -> String {
+        serde_json::to_string(&self.public(status)).unwrap_or_default()
     }
 
     pub fn public(&self, status: Status) -> PublicState<'_> {
@@ -294,6 +302,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_dirs: vec![],
             started: false,
+            hooks: None,
         };
         locked.write(&rec).unwrap();
         drop(locked);

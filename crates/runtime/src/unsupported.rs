@@ -14,21 +14,6 @@ pub fn check(spec: &Spec) -> Result<()> {
         )))
     };
 
-    if let Some(h) = spec.hooks() {
-        let any = [
-            h.prestart(),
-            h.create_runtime(),
-            h.create_container(),
-            h.start_container(),
-            h.poststart(),
-            h.poststop(),
-        ]
-        .iter()
-        .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
-        if any {
-            return refuse("hooks");
-        }
-    }
     if let Some(p) = spec.process() {
         if p.apparmor_profile()
             .as_deref()
@@ -51,9 +36,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     };
     if linux.seccomp().is_some() {
         return refuse("linux.seccomp");
-    }
-    if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
-        return refuse("linux.sysctl");
     }
     if linux.intel_rdt().is_some() {
         return refuse("linux.intelRdt");

@@ -19,6 +19,7 @@ use super::process::{self, CapSets};
 use super::rootfs::{self, RootfsContext};
 use super::sync::{Channel, Msg};
 use crate::error::{Context, Error, Result};
+use crate::hooks::Kind;
 
 /// Everything the init needs, resolved by the runtime before clone.
 pub struct Plan {
@@ -65,6 +66,7 @@ pub fn run(plan: Plan, chan: Channel) -> Failure {
 struct Ready {
     exe: PathBuf,
     env: Vec<String>,
+    state_json: String,
 }
 
 fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
@@ -76,14 +78,14 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     // If the runtime dies during setup, the next send or receive on the channel fails
     // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
 
-    match chan.recv()? {
-        Some(Msg::Go) => {}
+    let state_json = match chan.recv()? {
+        Some(Msg::Go(state)) => state,
         other => {
             return Err(Error::other(format!(
                 "init: expected go from the runtime, got {other:?}"
             )))
         }
-    }
+    };
     join_namespaces(plan)?;
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET) {
         loopback_up()?;
@@ -129,7 +131,26 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     super::resolve::ensure_in_root(rootfd.as_raw_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
     drop(rootfd);
+    // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
+    // runtime's namespaces (the runtime runs them), createContainer in ours.
+    let hooks = spec.hooks().as_ref();
+    if !Kind::Prestart.list(hooks).is_empty() || !Kind::CreateRuntime.list(hooks).is_empty() {
+        chan.send(&Msg::Hooks)?;
+        match chan.recv()? {
+            Some(Msg::Go(_)) => {}
+            other => {
+                return Err(Error::other(format!(
+                    "init: expected go after the hooks, got {other:?}"
+                )))
+            }
+        }
+    }
+    crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json)?;
     rootfs::enter(&plan.rootfs, plan.no_pivot)?;
+    // Before readonlyPaths makes /proc/sys read-only.
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        super::sysctl::apply(sysctl)?;
+    }
     if let Some(l) = linux {
         rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
         rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]))?;
@@ -188,12 +209,21 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
             )))
         }
     }
-    Ok(Ready { exe, env })
+    Ok(Ready {
+        exe,
+        env,
+        state_json,
+    })
 }
 
 impl Ready {
     fn wait_and_exec(self, plan: &Plan) -> Result<std::convert::Infallible> {
         wait_for_start(&plan.exec_fifo)?;
+        crate::hooks::run_all(
+            Kind::StartContainer,
+            plan.spec.hooks().as_ref(),
+            &self.state_json,
+        )?;
         let process = plan
             .spec
             .process()

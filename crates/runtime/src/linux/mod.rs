@@ -9,4 +9,6 @@ pub mod namespaces;
 pub mod process;
 pub mod resolve;
 pub mod rootfs;
+pub mod seccomp;
 pub mod sync;
+pub mod sysctl;

@@ -12,8 +12,11 @@ pub struct Channel {
 /// What the init tells the runtime.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
-    /// Parent -> init: namespaces mapped, cgroups joined; go on.
-    Go,
+    /// Parent -> init: namespaces mapped, cgroups joined; go on. Carries the
+    /// container state JSON for the hooks the init runs.
+    Go(String),
+    /// Init -> parent: mounts are done; run the prestart and createRuntime hooks.
+    Hooks,
     /// Init -> parent: set up, waiting for `start`.
     Ready,
     /// Parent -> init: state written; the runtime may exit now.
@@ -25,7 +28,8 @@ pub enum Msg {
 impl Msg {
     fn encode(&self) -> Vec<u8> {
         match self {
-            Msg::Go => b"go".to_vec(),
+            Msg::Go(state) => [b"go:".as_slice(), state.as_bytes()].concat(),
+            Msg::Hooks => b"hooks".to_vec(),
             Msg::Ready => b"ready".to_vec(),
             Msg::Ack => b"ack".to_vec(),
             Msg::Failed(m) => [b"err:".as_slice(), m.as_bytes()].concat(),
@@ -33,7 +37,8 @@ impl Msg {
     }
     fn decode(b: &[u8]) -> Option<Msg> {
         Some(match b {
-            b"go" => Msg::Go,
+            b"hooks" => Msg::Hooks,
+            _ if b.starts_with(b"go:") => Msg::Go(String::from_utf8_lossy(&b[3..]).into_owned()),
             b"ready" => Msg::Ready,
             b"ack" => Msg::Ack,
             _ => Msg::Failed(String::from_utf8_lossy(b.strip_prefix(b"err:")?).into_owned()),
@@ -84,7 +89,7 @@ impl Channel {
 
     /// Receives one message; None when the other end closed (it died or exited).
     pub fn recv(&self) -> Result<Option<Msg>> {
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 1 << 16];
         loop {
             // SAFETY: buf is a live, writable buffer of buf.len() bytes.
             let n =
@@ -117,9 +122,9 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let (a, b) = Channel::pair().unwrap();
-        a.send(&Msg::Go).unwrap();
+        a.send(&Msg::Go("{}".into())).unwrap();
         a.send(&Msg::Failed("mount /proc: EPERM".into())).unwrap();
-        assert_eq!(b.recv().unwrap(), Some(Msg::Go));
+        assert_eq!(b.recv().unwrap(), Some(Msg::Go("{}".into())));
         assert_eq!(
             b.recv().unwrap(),
             Some(Msg::Failed("mount /proc: EPERM".into()))
