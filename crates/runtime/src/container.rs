@@ -96,7 +96,7 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
             Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
         })?;
     }
-    process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
     let caps = process
         .capabilities()
         .as_ref()

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{Capability, LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Capability, LinuxNamespaceType, LinuxPersonality, Process, Spec};
 
 use crate::cgroups;
 use crate::error::{Context, Error, Result};
@@ -161,7 +161,13 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
             "process.args: must contain at least one element",
         ));
     }
-    process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    process::check(
+        &process,
+        config
+            .linux()
+            .as_ref()
+            .and_then(|l| l.personality().as_ref()),
+    )?;
     let caps = process
         .capabilities()
         .as_ref()
@@ -224,6 +230,10 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
             drop(ours);
             let err = match child(
                 &theirs,
+                config
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.personality().as_ref()),
                 &joins,
                 &process,
                 caps.as_ref(),
@@ -277,8 +287,10 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     crate::attach::supervise(pid, master.as_ref(), &mask)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn child(
     chan: &Channel,
+    personality: Option<&LinuxPersonality>,
     joins: &[(CloneFlags, OwnedFd)],
     p: &Process,
     caps: Option<&CapSets>,
@@ -322,5 +334,12 @@ fn child(
     let env = process::environment(p);
     let args = p.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
-    Err(process::finish_and_exec(p, caps, preserve_fds, &exe, &env))
+    Err(process::finish_and_exec(
+        p,
+        personality,
+        caps,
+        preserve_fds,
+        &exe,
+        &env,
+    ))
 }

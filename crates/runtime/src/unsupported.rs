@@ -21,12 +21,6 @@ pub fn check(spec: &Spec) -> Result<()> {
         {
             return refuse("process.apparmorProfile");
         }
-        if p.io_priority().is_some() {
-            return refuse("process.ioPriority");
-        }
-        if p.scheduler().is_some() {
-            return refuse("process.scheduler");
-        }
         if p.exec_cpu_affinity().is_some() {
             return refuse("process.execCPUAffinity");
         }
@@ -39,9 +33,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     }
     if linux.intel_rdt().is_some() {
         return refuse("linux.intelRdt");
-    }
-    if linux.personality().is_some() {
-        return refuse("linux.personality");
     }
     Ok(())
 }

@@ -231,6 +231,10 @@ impl Ready {
             .ok_or_else(|| Error::invalid("process: missing"))?;
         Err(process::finish_and_exec(
             process,
+            plan.spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.personality().as_ref()),
             plan.caps.as_ref(),
             plan.preserve_fds,
             &self.exe,

@@ -9,6 +9,7 @@ pub mod namespaces;
 pub mod process;
 pub mod resolve;
 pub mod rootfs;
+pub mod sched;
 pub mod seccomp;
 pub mod sync;
 pub mod sysctl;

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use caps::{CapSet, Capability};
 use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{LinuxCapabilities, PosixRlimit, Process};
+use oci_spec::runtime::{LinuxCapabilities, LinuxPersonality, PosixRlimit, Process};
 
 use crate::error::{Context, Error, Result};
 
@@ -44,6 +44,21 @@ fn rlimit_name(r: &PosixRlimit) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// Checks what can be checked of a process before clone, so errors are cheap.
+pub fn check(p: &Process, personality: Option<&LinuxPersonality>) -> Result<()> {
+    check_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
+    if let Some(s) = p.scheduler() {
+        super::sched::check_scheduler(s)?;
+    }
+    if let Some(io) = p.io_priority() {
+        super::sched::check_io_priority(io)?;
+    }
+    if let Some(pers) = personality {
+        super::sched::check_personality(pers)?;
+    }
+    Ok(())
 }
 
 /// Checks every rlimit name; run before clone so a typo fails cheaply.
@@ -277,6 +292,7 @@ pub fn close_fds_from(first: u32) -> Result<()> {
 /// capabilities, no_new_privs, fds, execve. Returns only on failure.
 pub fn finish_and_exec(
     p: &Process,
+    personality: Option<&LinuxPersonality>,
     caps: Option<&CapSets>,
     preserve_fds: u32,
     exe: &Path,
@@ -284,6 +300,16 @@ pub fn finish_and_exec(
 ) -> Error {
     let steps = || -> Result<()> {
         apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
+        // While still privileged: real-time policies and classes need it.
+        if let Some(s) = p.scheduler() {
+            super::sched::apply_scheduler(s)?;
+        }
+        if let Some(io) = p.io_priority() {
+            super::sched::apply_io_priority(io)?;
+        }
+        if let Some(pers) = personality {
+            super::sched::apply_personality(pers)?;
+        }
         // SAFETY: umask cannot fail.
         unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
         // In a user namespace whose setgroups is "deny", the groups cannot change.
