@@ -24,6 +24,14 @@ pub fn check(spec: &Spec) -> Result<()> {
         if p.exec_cpu_affinity().is_some() {
             return refuse("process.execCPUAffinity");
         }
+        if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+            return refuse("process.selinuxLabel");
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return refuse(&format!("mounts[{i}].uidMappings (idmapped mounts)"));
+        }
     }
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -33,6 +41,19 @@ pub fn check(spec: &Spec) -> Result<()> {
     }
     if linux.intel_rdt().is_some() {
         return refuse("linux.intelRdt");
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return refuse("linux.netDevices");
+    }
+    if linux.memory_policy().is_some() {
+        return refuse("linux.memoryPolicy");
+    }
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return refuse("linux.mountLabel");
     }
     Ok(())
 }

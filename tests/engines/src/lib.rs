@@ -1,0 +1,1 @@
+//! Helpers for engine tests.
