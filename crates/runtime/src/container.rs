@@ -2,7 +2,7 @@
 //! attached `run`. The container's own setup lives in linux::init.
 
 use std::fs;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,6 +34,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// For library callers: descriptors to become the container's stdin, stdout and
+    /// stderr (the caller keeps them open until `create` returns). None: inherit ours.
+    pub stdio: Option<[RawFd; 3]>,
 }
 
 /// A container whose init is set up and blocked until `start`.
@@ -226,6 +229,7 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         new_keyring: (!o.no_new_keyring).then(|| format!("_ses.{}", o.id)),
         preserve_fds: o.preserve_fds,
         console_socket,
+        stdio: o.stdio,
         exec_fifo,
         caps,
         time_offsets,
@@ -374,7 +378,8 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     release(&locked, &mut rec)
 }
 
-fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
+/// Releases a created container's init (what `start` does once checks pass).
+pub fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
     let fifo = locked.dir.join(EXEC_FIFO);
     let f = fs::OpenOptions::new()
         .write(true)
@@ -496,7 +501,7 @@ fn wait_gone(rec: &Record, timeout: Duration) -> bool {
 }
 
 /// Kills whatever is left, then removes cgroups and state.
-fn destroy(locked: Locked, rec: &Record) -> Result<()> {
+pub fn destroy(locked: Locked, rec: &Record) -> Result<()> {
     if proc::is_alive(rec.pid, rec.pid_start) {
         let _ = send_signal(rec, Signal::SIGKILL);
     }

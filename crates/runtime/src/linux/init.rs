@@ -33,6 +33,8 @@ pub struct Plan {
     pub new_keyring: Option<String>,
     pub preserve_fds: u32,
     pub console_socket: Option<OwnedFd>,
+    /// Descriptors to install as fds 0, 1 and 2 first thing.
+    pub stdio: Option<[std::os::fd::RawFd; 3]>,
     /// Read end of the exec fifo, opened non-blocking before clone.
     pub exec_fifo: OwnedFd,
     pub caps: Option<CapSets>,
@@ -71,6 +73,14 @@ struct Ready {
 
 fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     reset_signals();
+    if let Some(fds) = plan.stdio {
+        for (target, fd) in fds.iter().enumerate() {
+            // SAFETY: dup2 onto a standard descriptor; the source is open (caller's contract).
+            if *fd != target as i32 && unsafe { libc::dup2(*fd, target as i32) } < 0 {
+                return Err(Error::os("installing the container's stdio", std::io::Error::last_os_error()));
+            }
+        }
+    }
     // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
     // user's binary sets it back as the kernel's rules say.
     // SAFETY: prctl with integer arguments only.
