@@ -1,1 +1,22 @@
-//! Placeholder: filled in by the sandbox-layer issue.
+//! vsbx sandbox: one-shot runs of untrusted code with limits and a report.
+//!
+//! The runtime runs in this process (no exec of vsbx-runtime): `supervise::run_bundle`
+//! creates the container, streams its output, enforces the wall clock and reads usage.
+
+pub mod report;
+pub mod supervise;
+pub mod usage;
+
+pub use report::{Outcome, Report};
+pub use supervise::{run_bundle, RunOptions, RunResult};
+
+/// Errors of a sandboxed run, each one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Runtime(vsbx_runtime::Error),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,136 @@
+//! What a run did, as JSON (`--report`) and as a short human summary.
+
+use serde::Serialize;
+
+/// How a run ended, from the user's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Exit code 0.
+    Ok,
+    /// Exited by itself with a non-zero code.
+    ExitNonzero,
+    /// Still running at the wall-clock limit; the sandbox killed it.
+    Timeout,
+    /// The kernel's OOM killer ended it at the memory limit.
+    OomKilled,
+    /// Killed by a signal (not OOM, not a policy violation).
+    KilledBySignal,
+    /// Killed by SIGSYS: it made a system call its policy forbids (KILL action).
+    PolicyViolation,
+}
+
+/// One stream's accounting.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StreamStats {
+    /// Bytes the program wrote (all of them, also past the cap).
+    pub bytes: u64,
+    /// True if more than the cap was written; only the first `cap` bytes were kept.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub status: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    pub wall_ms: u64,
+    pub cpu_user_ms: u64,
+    pub cpu_system_ms: u64,
+    pub peak_memory_bytes: u64,
+    pub peak_pids: u64,
+    pub stdout: StreamStats,
+    pub stderr: StreamStats,
+}
+
+impl Report {
+    /// The exit code `vsbx run` itself ends with: the program's, or 128+N for a signal.
+    pub fn exit_code_for_shell(&self) -> i32 {
+        match (self.exit_code, self.signal) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            _ => 1,
+        }
+    }
+
+    /// One line for stderr.
+    pub fn summary(&self) -> String {
+        let status = serde_json::to_value(self.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let how = match (self.exit_code, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            _ => "no status".into(),
+        };
+        let trunc = |s: &StreamStats| if s.truncated { " (truncated)" } else { "" };
+        format!(
+            "vsbx: {status} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}",
+            self.wall_ms,
+            self.cpu_user_ms,
+            self.cpu_system_ms,
+            human_bytes(self.peak_memory_bytes),
+            self.peak_pids,
+            self.stdout.bytes,
+            trunc(&self.stdout),
+            self.stderr.bytes,
+            trunc(&self.stderr),
+        )
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_and_exit_code() {
+        let r = Report {
+            id: "x".into(),
+            status: Outcome::OomKilled,
+            exit_code: None,
+            signal: Some(9),
+            wall_ms: 12,
+            cpu_user_ms: 3,
+            cpu_system_ms: 4,
+            peak_memory_bytes: 64 << 20,
+            peak_pids: 2,
+            stdout: StreamStats {
+                bytes: 5,
+                truncated: false,
+            },
+            stderr: StreamStats {
+                bytes: 0,
+                truncated: false,
+            },
+        };
+        assert_eq!(r.exit_code_for_shell(), 137);
+        let s = r.summary();
+        assert!(
+            s.contains("oom_killed") && s.contains("64.0 MiB") && s.contains("signal 9"),
+            "{s}"
+        );
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["status"], "oom_killed");
+        assert!(j.get("exit_code").is_none());
+    }
+}

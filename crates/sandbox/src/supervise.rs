@@ -1,0 +1,273 @@
+//! Runs one OCI bundle through the runtime library in this process: the container's
+//! stdout and stderr come back on pipes (streamed live, counted, capped), the wall
+//! clock is enforced by killing the whole cgroup, and usage is read from the cgroup
+//! before it is removed. The process must be single-threaded (the runtime clones).
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use vsbx_runtime::container::{self, CreateOptions};
+use vsbx_runtime::state::Root;
+
+use crate::report::{Outcome, Report, StreamStats};
+use crate::usage::{Sampler, Usage};
+use crate::Error;
+
+/// How to run a bundle.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub bundle: PathBuf,
+    pub id: String,
+    /// Runtime state directory.
+    pub root: PathBuf,
+    pub timeout: Option<Duration>,
+    /// File to feed on stdin (default: /dev/null).
+    pub stdin: Option<PathBuf>,
+    /// Bytes kept per stream; the rest is counted and dropped.
+    pub output_cap: u64,
+    /// Copy the program's output to our stdout/stderr as it comes.
+    pub stream: bool,
+    /// Sample the cgroup this often (peak pids, monitor file).
+    pub sample_every: Duration,
+}
+
+/// The result of a run: the report, the kept output, and the usage samples.
+pub struct RunResult {
+    pub report: Report,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub samples: Vec<crate::usage::Sample>,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds is a valid array for pipe2 to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::Io("pipe".into(), std::io::Error::last_os_error()));
+    }
+    // SAFETY: fresh descriptors owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One output stream being collected.
+struct Collector {
+    fd: Option<OwnedFd>,
+    kept: Vec<u8>,
+    stats: StreamStats,
+    cap: u64,
+    echo: Option<RawFd>,
+}
+
+impl Collector {
+    /// Reads what is available; false once the stream is closed.
+    fn pump(&mut self) -> bool {
+        let Some(fd) = &self.fd else { return false };
+        let mut buf = [0u8; 16384];
+        // SAFETY: reads into a live buffer of buf.len() bytes.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) {
+                return true;
+            }
+        }
+        if n <= 0 {
+            self.fd = None;
+            return false;
+        }
+        let chunk = &buf[..n as usize];
+        self.stats.bytes += chunk.len() as u64;
+        let room = self.cap.saturating_sub(self.kept.len() as u64) as usize;
+        let take = room.min(chunk.len());
+        if take < chunk.len() {
+            self.stats.truncated = true;
+        }
+        self.kept.extend_from_slice(&chunk[..take]);
+        if let (Some(out), true) = (self.echo, take > 0) {
+            // SAFETY: borrowing our own stdout/stderr for one write.
+            let mut f = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(out) });
+            let _ = f.write_all(&chunk[..take]);
+        }
+        true
+    }
+}
+
+fn set_nonblocking(fd: &OwnedFd) {
+    // SAFETY: fcntl on an fd we own.
+    unsafe {
+        let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+}
+
+/// Runs the bundle to completion (or timeout) and removes the container.
+pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
+    let root = Root::new(o.root.clone());
+    root.ensure().map_err(Error::Runtime)?;
+    let stdin = match &o.stdin {
+        Some(p) => File::open(p).map_err(|e| Error::Io(format!("--stdin {}", p.display()), e))?,
+        None => File::open("/dev/null").map_err(|e| Error::Io("/dev/null".into(), e))?,
+    };
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let opts = CreateOptions {
+        id: o.id.clone(),
+        bundle: o.bundle.clone(),
+        no_new_keyring: false,
+        stdio: Some([stdin.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let mut created = container::create(&root, &opts, None).map_err(Error::Runtime)?;
+    drop((stdin, out_w, err_w));
+    if let Err(e) = container::release(&created.locked, &mut created.record) {
+        let _ = container::destroy(created.locked, &created.record);
+        return Err(Error::Runtime(e));
+    }
+    let pid = created.pid;
+    let dirs = created.record.cgroup_dirs.clone();
+    let pidfd = created.pidfd.take();
+    let container::Created { locked, record, .. } = created;
+    let mut sampler = Sampler::new(dirs.clone());
+
+    set_nonblocking(&out_r);
+    set_nonblocking(&err_r);
+    let mut out = Collector {
+        fd: Some(out_r),
+        kept: Vec::new(),
+        stats: StreamStats::default(),
+        cap: o.output_cap,
+        echo: o.stream.then_some(1),
+    };
+    let mut err = Collector {
+        fd: Some(err_r),
+        kept: Vec::new(),
+        stats: StreamStats::default(),
+        cap: o.output_cap,
+        echo: o.stream.then_some(2),
+    };
+
+    let deadline = o.timeout.map(|t| started + t);
+    let mut timed_out = false;
+    let mut next_sample = Instant::now();
+    let status = loop {
+        if Instant::now() >= next_sample {
+            sampler.sample(started.elapsed());
+            next_sample = Instant::now() + o.sample_every;
+        }
+        if let Some(d) = deadline {
+            if !timed_out && Instant::now() >= d {
+                timed_out = true;
+                kill_all(pid, &dirs);
+            }
+        }
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
+        for c in [&out, &err] {
+            if let Some(fd) = &c.fd {
+                fds.push(libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+        }
+        if let Some(p) = &pidfd {
+            fds.push(libc::pollfd {
+                fd: p.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let mut wait_ms = o.sample_every.as_millis().clamp(1, 1000) as i32;
+        if let Some(d) = deadline.filter(|_| !timed_out) {
+            wait_ms =
+                wait_ms.min(d.saturating_duration_since(Instant::now()).as_millis() as i32 + 1);
+        }
+        // SAFETY: fds is a live array of fds.len() pollfds.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+        out.pump();
+        err.pump();
+        match waitpid(
+            Pid::from_raw(pid),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        ) {
+            Ok(WaitStatus::StillAlive) => continue,
+            Ok(st) => break st,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(Error::Io(
+                    "waitpid".into(),
+                    std::io::Error::from_raw_os_error(e as i32),
+                ))
+            }
+        }
+    };
+    let wall = started.elapsed();
+    // The init is gone, so is its pid namespace; drain what is left in the pipes.
+    let drain_until = Instant::now() + Duration::from_millis(200);
+    while (out.fd.is_some() || err.fd.is_some()) && Instant::now() < drain_until {
+        let a = out.pump();
+        let b = err.pump();
+        if a || b {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    sampler.sample(wall);
+    let usage = Usage::read(&dirs);
+    let ooms = vsbx_runtime::events::oom_kills(&dirs);
+    container::destroy(locked, &record).map_err(Error::Runtime)?;
+
+    let (exit_code, signal) = match status {
+        WaitStatus::Exited(_, c) => (Some(c), None),
+        WaitStatus::Signaled(_, s, _) => (None, Some(s as i32)),
+        _ => (None, None),
+    };
+    let outcome = if timed_out {
+        Outcome::Timeout
+    } else if signal == Some(libc::SIGSYS) {
+        Outcome::PolicyViolation
+    } else if ooms > 0 && (signal == Some(libc::SIGKILL) || exit_code == Some(137)) {
+        Outcome::OomKilled
+    } else if signal.is_some() {
+        Outcome::KilledBySignal
+    } else if exit_code == Some(0) {
+        Outcome::Ok
+    } else if ooms > 0 {
+        Outcome::OomKilled
+    } else {
+        Outcome::ExitNonzero
+    };
+    let report = Report {
+        id: o.id.clone(),
+        status: outcome,
+        exit_code,
+        signal,
+        wall_ms: wall.as_millis() as u64,
+        cpu_user_ms: usage.cpu_user_ms,
+        cpu_system_ms: usage.cpu_system_ms,
+        peak_memory_bytes: usage.peak_memory_bytes,
+        peak_pids: sampler.peak_pids().max(1),
+        stdout: out.stats,
+        stderr: err.stats,
+    };
+    Ok(RunResult {
+        report,
+        stdout: out.kept,
+        stderr: err.kept,
+        samples: sampler.into_samples(),
+    })
+}
+
+/// SIGKILL to every process of the container (thawed first, so it takes effect).
+fn kill_all(pid: i32, dirs: &[PathBuf]) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    for p in vsbx_runtime::cgroups::pids(dirs) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+    }
+    vsbx_runtime::cgroups::thaw(dirs);
+}
