@@ -105,6 +105,10 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         .as_ref()
         .map(CapSets::parse)
         .transpose()?;
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::linux::seccomp::compile)
+        .transpose()?;
     let root_propagation = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
         .filter(|s| !s.is_empty())
@@ -232,6 +236,7 @@ pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Resul
         stdio: o.stdio,
         exec_fifo,
         caps,
+        seccomp,
         time_offsets,
         root_propagation,
     };

@@ -173,6 +173,12 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         .as_ref()
         .map(CapSets::parse)
         .transpose()?;
+    let seccomp = config
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::linux::seccomp::compile)
+        .transpose()?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::invalid("exec --tty --detach needs --console-socket"));
@@ -228,18 +234,19 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     let pid = match clone_into(0)? {
         Forked::Child => {
             drop(ours);
-            let err = match child(
-                &theirs,
-                config
+            let prepared = Prepared {
+                personality: config
                     .linux()
                     .as_ref()
                     .and_then(|l| l.personality().as_ref()),
-                &joins,
-                &process,
-                caps.as_ref(),
-                console_sock.as_ref(),
-                o.preserve_fds,
-            ) {
+                joins: &joins,
+                process: &process,
+                caps: caps.as_ref(),
+                seccomp: seccomp.as_ref(),
+                console_sock: console_sock.as_ref(),
+                preserve_fds: o.preserve_fds,
+            };
+            let err = match child(&theirs, &prepared) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -287,16 +294,27 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     crate::attach::supervise(pid, master.as_ref(), &mask)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn child(
-    chan: &Channel,
-    personality: Option<&LinuxPersonality>,
-    joins: &[(CloneFlags, OwnedFd)],
-    p: &Process,
-    caps: Option<&CapSets>,
-    console_sock: Option<&OwnedFd>,
+/// What the exec'd process needs, resolved by the runtime before clone.
+struct Prepared<'a> {
+    personality: Option<&'a LinuxPersonality>,
+    joins: &'a [(CloneFlags, OwnedFd)],
+    process: &'a Process,
+    caps: Option<&'a CapSets>,
+    seccomp: Option<&'a crate::linux::seccomp::Filters>,
+    console_sock: Option<&'a OwnedFd>,
     preserve_fds: u32,
-) -> Result<std::convert::Infallible> {
+}
+
+fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
+    let Prepared {
+        personality,
+        joins,
+        process: p,
+        caps,
+        seccomp,
+        console_sock,
+        preserve_fds,
+    } = *prep;
     crate::linux::init::reset_signals();
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
@@ -338,6 +356,7 @@ fn child(
         p,
         personality,
         caps,
+        seccomp,
         preserve_fds,
         &exe,
         &env,

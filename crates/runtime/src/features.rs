@@ -60,7 +60,14 @@ pub fn features() -> Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {"enabled": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::linux::seccomp::ACTIONS,
+                "operators": crate::linux::seccomp::OPERATORS,
+                "archs": ["SCMP_ARCH_X86_64"],
+                "knownFlags": crate::linux::seccomp::FLAGS,
+                "supportedFlags": crate::linux::seccomp::FLAGS
+            },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },

@@ -36,9 +36,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    if linux.seccomp().is_some() {
-        return refuse("linux.seccomp");
-    }
     if linux.intel_rdt().is_some() {
         return refuse("linux.intelRdt");
     }

@@ -38,6 +38,8 @@ pub struct Plan {
     /// Read end of the exec fifo, opened non-blocking before clone.
     pub exec_fifo: OwnedFd,
     pub caps: Option<CapSets>,
+    /// linux.seccomp, compiled before clone; installed last.
+    pub seccomp: Option<super::seccomp::Filters>,
     pub time_offsets: Vec<(String, i64, u32)>,
     pub root_propagation: Option<MsFlags>,
 }
@@ -77,7 +79,10 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         for (target, fd) in fds.iter().enumerate() {
             // SAFETY: dup2 onto a standard descriptor; the source is open (caller's contract).
             if *fd != target as i32 && unsafe { libc::dup2(*fd, target as i32) } < 0 {
-                return Err(Error::os("installing the container's stdio", std::io::Error::last_os_error()));
+                return Err(Error::os(
+                    "installing the container's stdio",
+                    std::io::Error::last_os_error(),
+                ));
             }
         }
     }
@@ -246,6 +251,7 @@ impl Ready {
                 .as_ref()
                 .and_then(|l| l.personality().as_ref()),
             plan.caps.as_ref(),
+            plan.seccomp.as_ref(),
             plan.preserve_fds,
             &self.exe,
             &self.env,

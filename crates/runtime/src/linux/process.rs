@@ -294,6 +294,7 @@ pub fn finish_and_exec(
     p: &Process,
     personality: Option<&LinuxPersonality>,
     caps: Option<&CapSets>,
+    seccomp: Option<&super::seccomp::Filters>,
     preserve_fds: u32,
     exe: &Path,
     env: &[String],
@@ -316,8 +317,15 @@ pub fn finish_and_exec(
         let setgroups_ok = std::fs::read_to_string("/proc/self/setgroups")
             .map(|s| s.trim() == "allow")
             .unwrap_or(true);
+        let nnp = p.no_new_privileges().unwrap_or(false);
+        // Without no_new_privs the kernel only accepts a filter from a process that
+        // holds CAP_SYS_ADMIN: install it before the capabilities go (as runc does).
+        // The steps after it must then be allowed by the profile.
+        if let (Some(f), false) = (seccomp, nnp) {
+            f.install()?;
+        }
         become_user(p, caps, setgroups_ok)?;
-        if p.no_new_privileges().unwrap_or(false) {
+        if nnp {
             set_no_new_privs()?;
         }
         // Preserved fds must survive execve even if the caller opened them close-on-exec.
@@ -325,7 +333,12 @@ pub fn finish_and_exec(
             // SAFETY: fcntl on a descriptor number; failure (not open) is harmless.
             unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         }
-        close_fds_from(3 + preserve_fds)
+        close_fds_from(3 + preserve_fds)?;
+        // Last, right before execve.
+        if let (Some(f), true) = (seccomp, nnp) {
+            f.install()?;
+        }
+        Ok(())
     };
     if let Err(e) = steps() {
         return e;
