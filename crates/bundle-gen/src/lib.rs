@@ -15,6 +15,7 @@
 //! # Ok::<(), vsbx_bundle_gen::BundleError>(())
 //! ```
 
+mod args;
 mod bundle;
 mod error;
 mod request;
@@ -22,6 +23,7 @@ mod rootfs;
 mod runner;
 mod spec;
 
+pub use args::RequestArgs;
 pub use bundle::{
     generate, BuildPlan, Bundle, Step, StepKind, ARTIFACTS_NAME, BUILD_BUNDLE_NAME, CONFIG_NAME,
     ROOTFS_NAME,

@@ -3,11 +3,15 @@
 //! The runtime runs in this process (no exec of vsbx-runtime): `supervise::run_bundle`
 //! creates the container, streams its output, enforces the wall clock and reads usage.
 
+pub mod audit;
+pub mod plot;
 pub mod report;
+pub mod sandbox;
 pub mod supervise;
 pub mod usage;
 
 pub use report::{Outcome, Report};
+pub use sandbox::{Builder, Sandbox};
 pub use supervise::{run_bundle, RunOptions, RunResult};
 
 /// Errors of a sandboxed run, each one line.

@@ -1,0 +1,162 @@
+//! `vsbx`: run a program you do not trust under a policy profile with limits, and get
+//! back its output and an honest report of what it did.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use vsbx_bundle_gen::RequestArgs;
+use vsbx_sandbox::{plot, Sandbox};
+
+/// Exit status for bad input and sandbox failures (the program's own code otherwise).
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "vsbx",
+    version,
+    about = "Run untrusted code in a sandbox and report what it did"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run FILE (its extension picks the runner) and report.
+    Run {
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Feed this file on stdin (default: /dev/null).
+        #[arg(long)]
+        stdin: Option<PathBuf>,
+        /// Write the report as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Sample memory and CPU into this JSON file (see `vsbx plot`).
+        #[arg(long)]
+        monitor: Option<PathBuf>,
+        /// Sampling interval for --monitor, e.g. 50ms.
+        #[arg(long = "monitor-interval", default_value = "100ms")]
+        monitor_interval: String,
+        /// Append audit events (JSON lines) here; default $VSBX_AUDIT_LOG if set.
+        #[arg(long)]
+        audit: Option<PathBuf>,
+        /// Bytes kept of each of stdout and stderr, e.g. 1M.
+        #[arg(long = "output-cap", default_value = "1M")]
+        output_cap: String,
+        /// Do not print the one-line summary on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+        /// The program and any files it needs.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Draw a --monitor file as an SVG chart.
+    Plot {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("vsbx: error: {}", msg.to_string().replace('\n', " "));
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_owned();
+            return fail(format!("{line} (see --help)"));
+        }
+    };
+    match cli.command {
+        Command::Plot { input, output } => match plot::plot(&input, &output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Command::Run {
+            request,
+            stdin,
+            report,
+            monitor,
+            monitor_interval,
+            audit,
+            output_cap,
+            quiet,
+            files,
+        } => {
+            let cap = match vsbx_bundle_gen::parse_size("--output-cap", &output_cap) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let every = match humantime::parse_duration(&monitor_interval) {
+                Ok(d) if !d.is_zero() => d,
+                _ => {
+                    return fail(format!(
+                        "--monitor-interval {monitor_interval:?}: not a positive duration"
+                    ))
+                }
+            };
+            if let Some(r) = &report {
+                if let Err(e) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(r)
+                {
+                    return fail(format!("--report {}: {e}", r.display()));
+                }
+            }
+            let mut sandbox = Sandbox {
+                request,
+                stdin,
+                output_cap: cap,
+                stream: true,
+                sample_every: every,
+                ..Sandbox::default()
+            };
+            sandbox.audit.path =
+                audit.or_else(|| std::env::var_os("VSBX_AUDIT_LOG").map(PathBuf::from));
+            if monitor.is_none() {
+                sandbox.sample_every = every.max(Duration::from_millis(100));
+            }
+            let result = match sandbox.run_files(files) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            if let Some(m) = &monitor {
+                if let Err(e) = plot::write_monitor(
+                    m,
+                    &result.report.id,
+                    every.as_millis() as u64,
+                    &result.samples,
+                ) {
+                    return fail(e);
+                }
+            }
+            if let Some(r) = &report {
+                let text = serde_json::to_vec_pretty(&result.report).unwrap_or_default();
+                if let Err(e) = std::fs::write(r, text) {
+                    return fail(format!("--report {}: {e}", r.display()));
+                }
+            }
+            if !quiet {
+                eprintln!("{}", result.report.summary());
+            }
+            ExitCode::from(result.report.exit_code_for_shell().clamp(0, 255) as u8)
+        }
+    }
+}
