@@ -6,7 +6,7 @@ HELLO := examples/bundles/hello
 RUNTIME := target/release/vsbx-runtime
 STATE_ROOT ?= /run/vsbx
 
-.PHONY: all build deps hello test unit conformance conformance-vsbx conformance-runc clean
+.PHONY: all build deps hello demo runners test unit conformance conformance-vsbx conformance-runc clean
 
 all: build
 
@@ -14,7 +14,20 @@ deps:
 	./scripts/install-deps.sh
 
 build:
-	$(CARGO) build --release -p vsbx-runtime
+	$(CARGO) build --release -p vsbx-runtime -p vsbx-sandbox -p vsbx-bundle-gen
+
+SHELL_RUNNER_ROOTFS := examples/bundles/runners/shell/rootfs
+
+$(SHELL_RUNNER_ROOTFS)/bin/busybox: $(ROOTFS_SCRIPT)
+	$(ROOTFS_SCRIPT) $(SHELL_RUNNER_ROOTFS)
+
+# Root filesystems the runners need that are made, not bound from the host.
+runners: $(SHELL_RUNNER_ROOTFS)/bin/busybox
+
+# The main job: run a sample untrusted script under the compute profile with limits,
+# print its output and the report.
+demo: deps build runners
+	target/release/vsbx run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report /dev/stdout
 
 $(HELLO)/rootfs/bin/busybox: $(ROOTFS_SCRIPT)
 	$(ROOTFS_SCRIPT) $(HELLO)/rootfs
@@ -25,10 +38,11 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps unit conformance
+test: deps runners unit conformance
 
 unit:
-	$(CARGO) test --workspace --exclude vsbx-conformance
+	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
+	$(CARGO) test --workspace --exclude vsbx-conformance --exclude vsbx-engines
 
 conformance: conformance-vsbx conformance-runc
 
@@ -42,3 +56,34 @@ conformance-runc:
 clean:
 	$(CARGO) clean
 	rm -rf $(HELLO)/rootfs
+
+# Performance: vsbx-runtime vs runc and crun side by side (hyperfine, medians, ratios);
+# writes docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; knobs in bench/run-bench.sh.
+.PHONY: bench
+bench: build
+	VSBX_RUNTIME=$(CURDIR)/$(RUNTIME) ./bench/run-bench.sh
+
+# Engine integration tests (tests/engines): podman, Docker (dockerd + containerd started by the
+# tests, private roots and sockets) and containerd (ctr --runc-binary) drive vsbx-runtime, and
+# every scenario runs with runc too: vsbx must see what runc sees. A missing engine fails.
+# ENGINE_RUNTIME: both (default), runc, vsbx, or a path to a runtime binary.
+ENGINE_RUNTIME ?= both
+
+.PHONY: engines engines-deps engines-podman engines-docker engines-containerd install-podman
+
+engines-deps:
+	./scripts/engines/install.sh
+
+engines: engines-deps
+	$(CARGO) build -p vsbx-runtime
+	VSBX_ENGINE_RUNTIME=$(ENGINE_RUNTIME) $(CARGO) test -p vsbx-engines --no-fail-fast -- --test-threads=2
+
+engines-podman engines-docker engines-containerd: engines-%: engines-deps
+	$(CARGO) build -p vsbx-runtime
+	VSBX_ENGINE_RUNTIME=$(ENGINE_RUNTIME) $(CARGO) test -p vsbx-engines --test $* -- --test-threads=2
+
+# Installs the release build as /usr/local/bin/vsbx-runtime and registers it with podman
+# (/etc/containers/containers.conf.d/vsbx.conf): `podman --runtime vsbx run ...`.
+install-podman: build
+	install -m 0755 $(RUNTIME) /usr/local/bin/vsbx-runtime
+	./scripts/engines/podman-conf.sh /usr/local/bin/vsbx-runtime

@@ -148,7 +148,8 @@ fn main() -> ExitCode {
                 }
             }
             if let Some(r) = &report {
-                let text = serde_json::to_vec_pretty(&result.report).unwrap_or_default();
+                let mut text = serde_json::to_vec_pretty(&result.report).unwrap_or_default();
+                text.push(b'\n');
                 if let Err(e) = std::fs::write(r, text) {
                     return fail(format!("--report {}: {e}", r.display()));
                 }

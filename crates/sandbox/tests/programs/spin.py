@@ -1,0 +1,4 @@
+# An infinite loop: only the wall-clock timeout ends it.
+print("spinning", flush=True)
+while True:
+    pass
