@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
-use oci_spec::runtime::LinuxNamespaceType;
 
 use crate::cgroups::{self, Layout};
 use crate::error::{Context, Error, Result};
@@ -555,67 +554,6 @@ pub fn state(root: &Root, id: &str) -> Result<(Record, Status)> {
     let (locked, rec) = root.open(id)?;
     let s = rec.status(&locked.dir);
     Ok((rec, s))
-}
-
-/// `run`, attached: create, start, wait, forward signals, delete; returns the exit code
-/// (128+N for a signal).
-pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
-    let bundle_terminal = crate::spec::Bundle::load(&o.bundle)?
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    let (console_ours, console_theirs) = if bundle_terminal && o.console_socket.is_none() {
-        let (a, b) =
-            std::os::unix::net::UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
-        (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
-    } else {
-        (None, None)
-    };
-    let mask = crate::attach::block_signals()?;
-    let mut created = create(root, o, console_theirs)?;
-    let master = match console_ours {
-        Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
-        None => None,
-    };
-    if let Err(e) = release(&created.locked, &mut created.record) {
-        let _ = destroy(created.locked, &created.record);
-        return Err(e);
-    }
-    // Unlock while the container runs so that state, kill and friends work meanwhile.
-    let Created { pid, locked, .. } = created;
-    drop(locked);
-    let status = crate::attach::supervise(pid, master.as_ref(), &mask);
-    match root.open(&o.id) {
-        Ok((locked, record)) => destroy(locked, &record)?,
-        Err(Error::NotFound) => {} // deleted by someone else meanwhile
-        Err(e) => return Err(e),
-    }
-    status
-}
-
-/// `run --detach`: create and start, then leave.
-pub fn run_detached(root: &Root, o: &CreateOptions) -> Result<()> {
-    let mut created = create(root, o, None)?;
-    if let Err(e) = release(&created.locked, &mut created.record) {
-        let _ = destroy(created.locked, &created.record);
-        return Err(e);
-    }
-    Ok(())
-}
-
-pub fn namespace_type_name(t: LinuxNamespaceType) -> &'static str {
-    match t {
-        LinuxNamespaceType::Mount => "mount",
-        LinuxNamespaceType::Cgroup => "cgroup",
-        LinuxNamespaceType::Uts => "uts",
-        LinuxNamespaceType::Ipc => "ipc",
-        LinuxNamespaceType::User => "user",
-        LinuxNamespaceType::Pid => "pid",
-        LinuxNamespaceType::Network => "network",
-        LinuxNamespaceType::Time => "time",
-    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod linux;
 pub mod log;
 pub mod proc;
+pub mod run;
 pub mod spec;
 pub mod specgen;
 pub mod state;

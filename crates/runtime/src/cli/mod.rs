@@ -1,0 +1,217 @@
+//! The command line: runc's commands, flags and defaults.
+
+pub mod output;
+pub mod update;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use vsbx_runtime::container::CreateOptions;
+
+pub use update::UpdateArgs;
+
+#[derive(Parser, Debug)]
+#[command(name = "vsbx-runtime", about = "A runc-compatible OCI runtime built for running untrusted code", version = VERSION, disable_version_flag = true)]
+pub struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = "/run/vsbx")]
+    pub root: PathBuf,
+    /// Write log lines (errors, warnings, debug) to this file.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of log lines.
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Also log debug lines.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd to manage cgroups (accepted for compatibility; see the error).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Print the version.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.0");
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Container ID.
+    pub id: String,
+    /// Path to the bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket to send the pty master to (process.terminal).
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the init's pid to.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE and chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra file descriptors (3 to 3+N-1) to the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+}
+
+impl CreateArgs {
+    pub fn options(&self) -> CreateOptions {
+        CreateOptions {
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            pid_file: self.pid_file.clone(),
+            console_socket: self.console_socket.clone(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+            stdio: None,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container; its process waits for `start`.
+    Create(CreateArgs),
+    /// Start a created container.
+    Start { id: String },
+    /// Print the state of a container as JSON.
+    State { id: String },
+    /// Send a signal (default SIGTERM) to the container's init.
+    Kill {
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+        /// Signal every process in the container.
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
+    /// Delete a container and everything it holds.
+    Delete {
+        id: String,
+        /// Kill a running container first.
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+    /// Create and start a container; wait for it unless --detach.
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Return after start instead of waiting.
+        #[arg(short = 'd', long)]
+        detach: bool,
+        /// Accepted for compatibility with runc (keep the container after exit); ignored.
+        #[arg(long, hide = true)]
+        keep: bool,
+    },
+    /// List containers.
+    List {
+        #[arg(short = 'f', long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Print only IDs.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// Write a default config.json.
+    Spec {
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        /// A spec for a user without root: a user namespace mapped to the caller.
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// Print what this runtime implements as JSON.
+    Features,
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
+    /// List the processes of a container.
+    Ps {
+        id: String,
+        #[arg(short = 'f', long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Arguments for ps(1) in table format (default -ef).
+        #[arg(last = true)]
+        ps_args: Vec<String>,
+    },
+    /// Freeze every process of a container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// Change the resource limits of a container.
+    Update(UpdateArgs),
+    /// Print resource usage and OOM events as JSON lines.
+    Events {
+        id: String,
+        /// Print one stats event and exit.
+        #[arg(long)]
+        stats: bool,
+        /// Time between stats events (e.g. 5s, 500ms).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    pub id: String,
+    /// The command and its arguments (unless --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// A process.json to run instead of COMMAND.
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process runs.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE), repeatable.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Supplementary group, repeatable.
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability, repeatable.
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for compatibility; ignored (no SELinux/AppArmor support).
+    #[arg(long = "process-label", hide = true)]
+    pub process_label: Option<String>,
+    #[arg(long = "apparmor", hide = true)]
+    pub apparmor: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,142 @@
+//! `update`: resources from flags (runc's names and units) or a resources.json.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use vsbx_runtime::{control, Error, Result};
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    pub id: String,
+    /// A JSON file with linux.resources ("-" for stdin); the flags below override it.
+    #[arg(short = 'r', long)]
+    pub resources: Option<PathBuf>,
+    #[arg(long = "memory")]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    #[arg(long = "kernel-memory-tcp")]
+    pub kernel_memory_tcp: Option<String>,
+    #[arg(long = "cpu-shares", alias = "cpu-share")]
+    pub cpu_shares: Option<u64>,
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+}
+
+impl UpdateArgs {
+    pub fn resources(&self) -> Result<oci_spec::runtime::LinuxResources> {
+        use oci_spec::runtime::{LinuxPids, LinuxResources};
+        let mut r: LinuxResources = match &self.resources {
+            Some(p) => {
+                let text = if p.as_os_str() == "-" {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .map_err(|e| Error::os("reading stdin", e))?;
+                    s
+                } else {
+                    std::fs::read_to_string(p)
+                        .map_err(|e| Error::path("--resources: cannot read", p, e))?
+                };
+                let de = &mut serde_json::Deserializer::from_str(&text);
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    Error::invalid(format!("--resources: field {}: {}", e.path(), e.inner()))
+                })?
+            }
+            None => LinuxResources::default(),
+        };
+        let bytes = |v: &Option<String>| v.as_deref().map(control::parse_bytes).transpose();
+        let (limit, reservation, swap, kernel, kernel_tcp) = (
+            bytes(&self.memory)?,
+            bytes(&self.memory_reservation)?,
+            bytes(&self.memory_swap)?,
+            bytes(&self.kernel_memory)?,
+            bytes(&self.kernel_memory_tcp)?,
+        );
+        if limit.is_some()
+            || reservation.is_some()
+            || swap.is_some()
+            || kernel.is_some()
+            || kernel_tcp.is_some()
+        {
+            let mut m = (*r.memory()).unwrap_or_default();
+            if limit.is_some() {
+                m.set_limit(limit);
+            }
+            if reservation.is_some() {
+                m.set_reservation(reservation);
+            }
+            if swap.is_some() {
+                m.set_swap(swap);
+            }
+            if kernel.is_some() {
+                m.set_kernel(kernel);
+            }
+            if kernel_tcp.is_some() {
+                m.set_kernel_tcp(kernel_tcp);
+            }
+            r.set_memory(Some(m));
+        }
+        let cpu_set = self.cpu_shares.is_some()
+            || self.cpu_quota.is_some()
+            || self.cpu_period.is_some()
+            || self.cpu_rt_period.is_some()
+            || self.cpu_rt_runtime.is_some()
+            || self.cpuset_cpus.is_some()
+            || self.cpuset_mems.is_some();
+        if cpu_set {
+            let mut c = r.cpu().clone().unwrap_or_default();
+            if self.cpu_shares.is_some() {
+                c.set_shares(self.cpu_shares);
+            }
+            if self.cpu_quota.is_some() {
+                c.set_quota(self.cpu_quota);
+            }
+            if self.cpu_period.is_some() {
+                c.set_period(self.cpu_period);
+            }
+            if self.cpu_rt_period.is_some() {
+                c.set_realtime_period(self.cpu_rt_period);
+            }
+            if self.cpu_rt_runtime.is_some() {
+                c.set_realtime_runtime(self.cpu_rt_runtime);
+            }
+            if self.cpuset_cpus.is_some() {
+                c.set_cpus(self.cpuset_cpus.clone());
+            }
+            if self.cpuset_mems.is_some() {
+                c.set_mems(self.cpuset_mems.clone());
+            }
+            r.set_cpu(Some(c));
+        }
+        if let Some(p) = self.pids_limit {
+            let mut pids = LinuxPids::default();
+            pids.set_limit(p);
+            r.set_pids(Some(pids));
+        }
+        if let Some(w) = self.blkio_weight {
+            let mut b = r.block_io().clone().unwrap_or_default();
+            b.set_weight(Some(w));
+            r.set_block_io(Some(b));
+        }
+        Ok(r)
+    }
+}
