@@ -309,10 +309,7 @@ pub fn apply_resources(
 pub fn v1_extra_controllers(r: Option<&LinuxResources>) -> Vec<&'static str> {
     let mut out = Vec::new();
     let Some(r) = r else { return out };
-    if r.cpu()
-        .as_ref()
-        .is_some_and(|c| c.cpus().is_some() || c.mems().is_some())
-    {
+    if r.cpu().as_ref().is_some_and(resources::wants_cpuset) {
         out.push("cpuset");
     }
     if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {

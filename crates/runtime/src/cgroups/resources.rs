@@ -72,6 +72,12 @@ pub fn blkio_to_io_weight(w: u16) -> u64 {
     1 + ((w.clamp(10, 1000) as u64 - 10) * 9999) / 990
 }
 
+/// A value of 0 means "not set" for these fields, as runc reads them: engines written
+/// in Go send zeroes for what the user left alone (e.g. Docker's blockIO.weight 0).
+fn set<T: Copy + PartialEq + Default>(v: Option<T>) -> Option<T> {
+    v.filter(|x| *x != T::default())
+}
+
 /// Applies every set field. Unset fields are left as they are (so `update` changes
 /// only what it names).
 pub fn apply(t: &mut Target, r: &LinuxResources) -> Result<()> {
@@ -153,15 +159,15 @@ pub fn apply(t: &mut Target, r: &LinuxResources) -> Result<()> {
 }
 
 fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
-    if m.kernel().is_some() {
+    if set(m.kernel()).is_some() {
         t.warnings.push("linux.resources.memory.kernel is ignored: kernel memory limits were removed from Linux".into());
     }
-    if m.kernel_tcp().is_some() {
+    if set(m.kernel_tcp()).is_some() {
         if t.v2 || t.find("memory.kmem.tcp.limit_in_bytes").is_none() {
             t.warnings.push(
                 "linux.resources.memory.kernelTCP is ignored: not available on this kernel".into(),
             );
-        } else if let Some(v) = m.kernel_tcp() {
+        } else if let Some(v) = set(m.kernel_tcp()) {
             t.write(
                 "memory.kmem.tcp.limit_in_bytes",
                 &v.to_string(),
@@ -186,7 +192,7 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
             )?;
         }
     }
-    if let (Some(limit), Some(swap)) = (m.limit(), m.swap()) {
+    if let (Some(limit), Some(swap)) = (set(m.limit()), set(m.swap())) {
         if limit >= 0 && swap >= 0 && swap < limit {
             return Err(Error::invalid(format!(
                 "linux.resources.memory.swap: {swap} is below limit {limit} (swap counts memory plus swap)"
@@ -194,19 +200,19 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
         }
     }
     if t.v2 {
-        if let Some(r) = m.reservation() {
+        if let Some(r) = set(m.reservation()) {
             t.write(
                 "memory.low",
                 &limit_v2(r),
                 "linux.resources.memory.reservation",
             )?;
         }
-        if let Some(l) = m.limit() {
+        if let Some(l) = set(m.limit()) {
             t.write("memory.max", &limit_v2(l), "linux.resources.memory.limit")?;
         }
-        if let Some(s) = m.swap() {
+        if let Some(s) = set(m.swap()) {
             // OCI swap is memory+swap; memory.swap.max is swap alone.
-            let v = match (s, m.limit()) {
+            let v = match (s, set(m.limit())) {
                 (s, _) if s < 0 => "max".to_string(),
                 (s, Some(l)) if l >= 0 => (s - l).to_string(),
                 (s, _) => s.to_string(),
@@ -220,7 +226,7 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(r) = m.reservation() {
+    if let Some(r) = set(m.reservation()) {
         t.write(
             "memory.soft_limit_in_bytes",
             &r.to_string(),
@@ -232,12 +238,12 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
     let memsw_now: Option<i64> = t
         .read("memory.memsw.limit_in_bytes")
         .and_then(|s| s.parse().ok());
-    let swap_first = match (m.limit(), memsw_now) {
+    let swap_first = match (set(m.limit()), memsw_now) {
         (Some(l), Some(now)) => l < 0 || l > now,
         _ => true,
     };
     let write_swap = |t: &Target| -> Result<()> {
-        if let Some(s) = m.swap() {
+        if let Some(s) = set(m.swap()) {
             t.write(
                 "memory.memsw.limit_in_bytes",
                 &s.to_string(),
@@ -249,7 +255,7 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
     if swap_first {
         write_swap(t)?;
     }
-    if let Some(l) = m.limit() {
+    if let Some(l) = set(m.limit()) {
         t.write(
             "memory.limit_in_bytes",
             &l.to_string(),
@@ -277,7 +283,7 @@ fn memory(t: &mut Target, m: &LinuxMemory) -> Result<()> {
 }
 
 fn cpu(t: &mut Target, c: &LinuxCpu) -> Result<()> {
-    if let Some(s) = c.shares() {
+    if let Some(s) = set(c.shares()) {
         if t.v2 {
             t.write(
                 "cpu.weight",
@@ -289,46 +295,46 @@ fn cpu(t: &mut Target, c: &LinuxCpu) -> Result<()> {
         }
     }
     if t.v2 {
-        if c.quota().is_some() || c.period().is_some() {
-            let quota = match c.quota() {
+        if set(c.quota()).is_some() || set(c.period()).is_some() {
+            let quota = match set(c.quota()) {
                 Some(q) if q > 0 => q.to_string(),
                 _ => "max".to_string(),
             };
-            let period = c.period().unwrap_or(100_000);
+            let period = set(c.period()).unwrap_or(100_000);
             t.write(
                 "cpu.max",
                 &format!("{quota} {period}"),
                 "linux.resources.cpu.quota",
             )?;
         }
-        if c.realtime_runtime().is_some() || c.realtime_period().is_some() {
+        if set(c.realtime_runtime()).is_some() || set(c.realtime_period()).is_some() {
             return Err(Error::invalid(
                 "linux.resources.cpu.realtimeRuntime: not available on cgroup v2",
             ));
         }
     } else {
-        if let Some(p) = c.period() {
+        if let Some(p) = set(c.period()) {
             t.write(
                 "cpu.cfs_period_us",
                 &p.to_string(),
                 "linux.resources.cpu.period",
             )?;
         }
-        if let Some(q) = c.quota() {
+        if let Some(q) = set(c.quota()) {
             t.write(
                 "cpu.cfs_quota_us",
                 &q.to_string(),
                 "linux.resources.cpu.quota",
             )?;
         }
-        if let Some(p) = c.realtime_period() {
+        if let Some(p) = set(c.realtime_period()) {
             t.write(
                 "cpu.rt_period_us",
                 &p.to_string(),
                 "linux.resources.cpu.realtimePeriod",
             )?;
         }
-        if let Some(r) = c.realtime_runtime() {
+        if let Some(r) = set(c.realtime_runtime()) {
             t.write(
                 "cpu.rt_runtime_us",
                 &r.to_string(),
@@ -336,7 +342,7 @@ fn cpu(t: &mut Target, c: &LinuxCpu) -> Result<()> {
             )?;
         }
     }
-    if let Some(b) = c.burst() {
+    if let Some(b) = set(c.burst()) {
         let file = if t.v2 {
             "cpu.max.burst"
         } else {
@@ -365,7 +371,7 @@ fn block_io(t: &mut Target, b: &LinuxBlockIo) -> Result<()> {
         };
         names.iter().copied().find(|f| t.find(f).is_some())
     };
-    if let Some(w) = b.weight() {
+    if let Some(w) = set(b.weight()) {
         let file = weight_file(t).ok_or_else(|| {
             Error::invalid("linux.resources.blockIO.weight: no blkio/io weight file on this host (the kernel's I/O scheduler has no weights)")
         })?;
@@ -376,7 +382,7 @@ fn block_io(t: &mut Target, b: &LinuxBlockIo) -> Result<()> {
         };
         t.write(file, &v.to_string(), "linux.resources.blockIO.weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = set(b.leaf_weight()) {
         if t.v2 {
             return Err(Error::invalid(
                 "linux.resources.blockIO.leafWeight: not available on cgroup v2",
@@ -461,6 +467,12 @@ fn block_io(t: &mut Target, b: &LinuxBlockIo) -> Result<()> {
     Ok(())
 }
 
+/// True if the spec names cpus or mems (an empty string means unset, as in runc).
+pub fn wants_cpuset(c: &LinuxCpu) -> bool {
+    c.cpus().as_deref().is_some_and(|v| !v.is_empty())
+        || c.mems().as_deref().is_some_and(|v| !v.is_empty())
+}
+
 const V2_CONTROLLERS: &[&str] = &[
     "memory", "cpu", "cpuset", "pids", "io", "hugetlb", "rdma", "misc",
 ];
@@ -472,15 +484,15 @@ pub fn v2_controllers(r: &LinuxResources) -> Vec<&'static str> {
         out.push("memory");
     }
     if let Some(c) = r.cpu() {
-        if c.shares().is_some()
-            || c.quota().is_some()
-            || c.period().is_some()
+        if set(c.shares()).is_some()
+            || set(c.quota()).is_some()
+            || set(c.period()).is_some()
             || c.idle().is_some()
-            || c.burst().is_some()
+            || set(c.burst()).is_some()
         {
             out.push("cpu");
         }
-        if c.cpus().is_some() || c.mems().is_some() {
+        if wants_cpuset(c) {
             out.push("cpuset");
         }
     }

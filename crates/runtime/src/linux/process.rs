@@ -241,20 +241,23 @@ fn home_of(uid: u32) -> Option<String> {
 
 /// Finds args[0] as execve will run it: a path if it has a '/', else through PATH.
 pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
-    let is_exec = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| {
-            use std::os::unix::fs::PermissionsExt;
-            m.is_file() && m.permissions().mode() & 0o111 != 0
-        })
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     if arg0.contains('/') {
+        // Worded as runc words them: engines map "no such file or directory" to exit
+        // code 127 and "permission denied" to 126.
         let p = PathBuf::from(arg0);
-        return if is_exec(&p) {
-            Ok(p)
-        } else {
-            Err(Error::other(format!(
-                "exec: {arg0:?}: no such executable file in the container"
-            )))
+        return match std::fs::metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::other(format!(
+                "exec: {arg0:?}: stat {arg0}: no such file or directory"
+            ))),
+            Err(e) => Err(Error::other(format!("exec: {arg0:?}: stat {arg0}: {e}"))),
+            Ok(_) if !executable(&p) => {
+                Err(Error::other(format!("exec: {arg0:?}: permission denied")))
+            }
+            Ok(_) => Ok(p),
         };
     }
     let path = env
@@ -263,7 +266,7 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
         .unwrap_or(DEFAULT_PATH);
     path.split(':')
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
-        .find(|p| is_exec(p))
+        .find(|p| executable(p))
         .ok_or_else(|| {
             Error::other(format!(
                 "exec: {arg0:?}: executable file not found in $PATH"

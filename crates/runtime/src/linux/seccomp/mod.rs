@@ -406,11 +406,8 @@ fn parse_arg(arg: &LinuxSeccompArg, field: &str) -> Result<Cond> {
             ))
         })?;
     let op = arg.op();
-    if op == LinuxSeccompOperator::ScmpCmpMaskedEq && arg.value_two().is_none() {
-        return Err(Error::invalid(format!(
-            "{field}.valueTwo: SCMP_CMP_MASKED_EQ needs valueTwo (value is the mask)"
-        )));
-    }
+    // A missing valueTwo is 0: engines written in Go drop a zero valueTwo from the JSON
+    // (omitempty), so Docker's `clone` rule (flags & CLONE_NEW* == 0) arrives without it.
     Ok(Cond {
         index,
         op: op as u8,
