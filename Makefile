@@ -38,7 +38,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit conformance
+test: deps runners unit conformance engines
 
 unit:
 	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
