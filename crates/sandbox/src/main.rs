@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::os::fd::AsRawFd;
+
 use clap::{Parser, Subcommand};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use vsbx_bundle_gen::RequestArgs;
 use vsbx_sandbox::{plot, Sandbox};
 
@@ -73,12 +77,20 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
             let text = e.render().to_string();
-            let line = text
+            // clap puts what is missing on the line after "...not provided:"; keep both.
+            let mut lines = text
                 .lines()
-                .find(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("Usage:"));
+            let first = lines
+                .next()
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_owned();
+            let line = match (first.ends_with(':'), lines.next()) {
+                (true, Some(next)) => format!("{first} {next}"),
+                _ => first,
+            };
             return fail(format!("{line} (see --help)"));
         }
     };
@@ -111,21 +123,23 @@ fn main() -> ExitCode {
                 }
             };
             if let Some(r) = &report {
-                if let Err(e) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(r)
-                {
+                if let Err(e) = check_writable(r) {
                     return fail(format!("--report {}: {e}", r.display()));
                 }
             }
+            // SIGINT, SIGTERM and SIGHUP end the run cleanly (container killed and removed)
+            // instead of killing vsbx and leaving the sandbox behind.
+            let interrupts = match interrupts() {
+                Ok(fd) => fd,
+                Err(e) => return fail(e),
+            };
             let mut sandbox = Sandbox {
                 request,
                 stdin,
                 output_cap: cap,
                 stream: true,
                 sample_every: every,
+                interrupt: Some(interrupts.as_raw_fd()),
                 ..Sandbox::default()
             };
             sandbox.audit.path =
@@ -157,7 +171,55 @@ fn main() -> ExitCode {
             if !quiet {
                 eprintln!("{}", result.report.summary());
             }
+            if result.report.status == vsbx_sandbox::Outcome::Interrupted {
+                // Exit as if the signal had killed us, as shells expect.
+                let sig = interrupts
+                    .read_signal()
+                    .ok()
+                    .flatten()
+                    .map(|s| s.ssi_signo as i32)
+                    .unwrap_or(libc::SIGTERM);
+                return ExitCode::from((128 + sig) as u8);
+            }
             ExitCode::from(result.report.exit_code_for_shell().clamp(0, 255) as u8)
         }
     }
+}
+
+/// Blocks SIGINT, SIGTERM and SIGHUP and returns a signalfd that reports them. The
+/// container init resets its signal mask, so the program is unaffected.
+fn interrupts() -> Result<SignalFd, String> {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    set.thread_block()
+        .map_err(|e| format!("blocking signals: {e}"))?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| format!("signalfd: {e}"))
+}
+
+/// A report path must be writable without creating anything now: an existing file we
+/// may write, or a missing file in a directory we may write.
+fn check_writable(path: &std::path::Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    if path.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    let target = if path.exists() {
+        path.to_path_buf()
+    } else {
+        match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("."),
+        }
+    };
+    let c = CString::new(target.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: access(2) reads a valid C string.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -18,6 +18,8 @@ pub enum Outcome {
     KilledBySignal,
     /// Killed by SIGSYS: it made a system call its policy forbids (KILL action).
     PolicyViolation,
+    /// `vsbx` itself was told to stop (SIGINT, SIGTERM, SIGHUP) and killed the run.
+    Interrupted,
 }
 
 /// One stream's accounting.

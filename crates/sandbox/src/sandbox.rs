@@ -30,6 +30,8 @@ pub struct Sandbox {
     pub sample_every: Duration,
     pub audit: AuditLog,
     pub state_root: PathBuf,
+    /// See `RunOptions::interrupt`.
+    pub interrupt: Option<std::os::fd::RawFd>,
 }
 
 impl Default for Sandbox {
@@ -42,6 +44,7 @@ impl Default for Sandbox {
             sample_every: Duration::from_millis(100),
             audit: AuditLog::default(),
             state_root: PathBuf::from(STATE_ROOT),
+            interrupt: None,
         }
     }
 }
@@ -85,6 +88,10 @@ impl Sandbox {
     /// Generates the bundle(s), runs them, removes them. Build failures end the run
     /// with the build's report.
     pub fn run_files(&self, files: Vec<PathBuf>) -> Result<RunResult, Error> {
+        // Inputs that can be checked before anything exists (and before any audit event).
+        if let Some(p) = &self.stdin {
+            std::fs::File::open(p).map_err(|e| Error::Io(format!("--stdin {}", p.display()), e))?;
+        }
         let work = tempdir("bundle")?;
         let result = self.run_in(&work, files);
         let _ = std::fs::remove_dir_all(&work);
@@ -131,6 +138,7 @@ impl Sandbox {
                 output_cap: self.output_cap,
                 stream: self.stream,
                 sample_every: self.sample_every,
+                interrupt: self.interrupt,
             };
             self.audit.event(
                 "created",
@@ -145,12 +153,14 @@ impl Sandbox {
                 Outcome::OomKilled => "oom",
                 Outcome::KilledBySignal => "killed",
                 Outcome::PolicyViolation => "policy_violation",
+                Outcome::Interrupted => "killed",
             };
             self.audit.event(event, &id, json!({"result": r.report}))?;
             self.audit.event("deleted", &id, json!({}))?;
             let failed_build = build && r.report.status != Outcome::Ok;
+            let interrupted = r.report.status == Outcome::Interrupted;
             last = Some(r);
-            if failed_build {
+            if failed_build || interrupted {
                 break;
             }
         }

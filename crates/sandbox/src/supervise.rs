@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub stream: bool,
     /// Sample the cgroup this often (peak pids, monitor file).
     pub sample_every: Duration,
+    /// A signalfd for the signals that stop the whole run (see `interrupts`); when it
+    /// becomes readable the container is killed and the run ends as `Interrupted`.
+    pub interrupt: Option<RawFd>,
 }
 
 /// The result of a run: the report, the kept output, and the usage samples.
@@ -154,6 +157,7 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
 
     let deadline = o.timeout.map(|t| started + t);
     let mut timed_out = false;
+    let mut interrupted = false;
     let mut next_sample = Instant::now();
     let status = loop {
         if Instant::now() >= next_sample {
@@ -183,6 +187,13 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
                 revents: 0,
             });
         }
+        if let Some(fd) = o.interrupt.filter(|_| !interrupted) {
+            fds.push(libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         let mut wait_ms = o.sample_every.as_millis().clamp(1, 1000) as i32;
         if let Some(d) = deadline.filter(|_| !timed_out) {
             wait_ms =
@@ -190,6 +201,13 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         }
         // SAFETY: fds is a live array of fds.len() pollfds.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+        if fds
+            .iter()
+            .any(|p| Some(p.fd) == o.interrupt && p.revents != 0)
+        {
+            interrupted = true;
+            kill_all(pid, &dirs);
+        }
         out.pump();
         err.pump();
         match waitpid(
@@ -227,7 +245,9 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         WaitStatus::Signaled(_, s, _) => (None, Some(s as i32)),
         _ => (None, None),
     };
-    let outcome = if timed_out {
+    let outcome = if interrupted {
+        Outcome::Interrupted
+    } else if timed_out {
         Outcome::Timeout
     } else if signal == Some(libc::SIGSYS) {
         Outcome::PolicyViolation

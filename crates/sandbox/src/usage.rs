@@ -34,11 +34,16 @@ fn cpu_ms(dirs: &[PathBuf]) -> (u64, u64) {
     ) {
         return (u / 1000, s / 1000);
     }
-    // v1 cpuacct.stat counts USER_HZ ticks.
-    // SAFETY: sysconf has no memory arguments.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let t = |k| keyed(dirs, "cpuacct.stat", k).unwrap_or(0) * 1000 / hz;
-    (t("user"), t("system"))
+    // v1: cpuacct.usage is exact (ns); cpuacct.stat splits it in coarse USER_HZ ticks,
+    // so use the ticks only for the user/system ratio.
+    let total_ms = read_u64(dirs, &["cpuacct.usage"]).unwrap_or(0) / 1_000_000;
+    let user = keyed(dirs, "cpuacct.stat", "user").unwrap_or(0);
+    let system = keyed(dirs, "cpuacct.stat", "system").unwrap_or(0);
+    if user + system == 0 {
+        return (total_ms, 0);
+    }
+    let user_ms = total_ms * user / (user + system);
+    (user_ms, total_ms - user_ms)
 }
 
 /// One sample of the cgroup.

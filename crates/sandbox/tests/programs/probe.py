@@ -18,11 +18,11 @@ def raw(nr, *args):
     return r
 
 
-def connect():
+def connect(addr=("127.0.0.1", 9)):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.settimeout(2)
-        s.connect(("127.0.0.1", 9))
+        s.connect(addr)
     finally:
         s.close()
 
@@ -37,7 +37,8 @@ def mount():
 
 
 PROBES = {
-    "connect": connect,
+    "connect": connect,  # nothing listens on port 9: ECONNREFUSED where IP sockets work
+    "connect_external": lambda: connect(("192.0.2.1", 80)),  # TEST-NET-1: ENETUNREACH with lo only
     "create_root": lambda: create("/vsbx-probe"),
     "create_etc": lambda: create("/etc/vsbx-probe"),
     "create_usr": lambda: create("/usr/vsbx-probe"),

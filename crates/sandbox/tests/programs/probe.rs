@@ -59,25 +59,32 @@ const AT_FDCWD: i64 = -100;
 
 fn open(path: &str, flags: i64) -> Result<i64, String> {
     let p = cstr(path);
-    let fd = sys(SYS_OPENAT, [AT_FDCWD, p.as_ptr() as i64, flags, 0o644, 0, 0])?;
+    let fd = sys(
+        SYS_OPENAT,
+        [AT_FDCWD, p.as_ptr() as i64, flags, 0o644, 0, 0],
+    )?;
     let _ = sys(SYS_CLOSE, [fd, 0, 0, 0, 0, 0]);
     Ok(fd)
 }
 
+/// TCP connect to addr:port (AF_INET); Err is socket's or connect's errno.
+fn connect(addr: [u8; 4], port: u16) -> Result<i64, String> {
+    let fd = sys(SYS_SOCKET, [2, 1, 0, 0, 0, 0])?; // AF_INET, SOCK_STREAM
+    let mut sa = [0u8; 16];
+    sa[0] = 2; // sin_family = AF_INET (little endian)
+    sa[2..4].copy_from_slice(&port.to_be_bytes());
+    sa[4..8].copy_from_slice(&addr);
+    let r = sys(SYS_CONNECT, [fd, sa.as_ptr() as i64, 16, 0, 0, 0]);
+    let _ = sys(SYS_CLOSE, [fd, 0, 0, 0, 0, 0]);
+    r
+}
+
 fn probe(name: &str) -> Result<i64, String> {
     match name {
-        // connect to 127.0.0.1:9 (nothing listens: ECONNREFUSED if sockets work at all)
-        "connect" => {
-            let fd = sys(SYS_SOCKET, [2, 1, 0, 0, 0, 0])?; // AF_INET, SOCK_STREAM
-            let mut sa = [0u8; 16];
-            sa[0] = 2; // sin_family AF_INET (little endian u16)
-            sa[2] = 0;
-            sa[3] = 9; // port 9, network order
-            sa[4..8].copy_from_slice(&[127, 0, 0, 1]);
-            let r = sys(SYS_CONNECT, [fd, sa.as_ptr() as i64, 16, 0, 0, 0]);
-            let _ = sys(SYS_CLOSE, [fd, 0, 0, 0, 0, 0]);
-            r
-        }
+        // 127.0.0.1:9, where nothing listens: ECONNREFUSED if IP sockets work at all
+        "connect" => connect([127, 0, 0, 1], 9),
+        // TEST-NET-1: ENETUNREACH in a namespace that has only lo
+        "connect_external" => connect([192, 0, 2, 1], 80),
         // O_WRONLY|O_CREAT|O_TRUNC of a new file in the (read-only) root and in /etc
         "create_root" => open("/vsbx-probe", 0o1 | 0o100 | 0o1000),
         "create_etc" => open("/etc/vsbx-probe", 0o1 | 0o100 | 0o1000),
@@ -90,7 +97,14 @@ fn probe(name: &str) -> Result<i64, String> {
             let (s, d, t) = (cstr("none"), cstr("/tmp"), cstr("tmpfs"));
             sys(
                 SYS_MOUNT,
-                [s.as_ptr() as i64, d.as_ptr() as i64, t.as_ptr() as i64, 0, 0, 0],
+                [
+                    s.as_ptr() as i64,
+                    d.as_ptr() as i64,
+                    t.as_ptr() as i64,
+                    0,
+                    0,
+                    0,
+                ],
             )
         }
         "ptrace" => sys(SYS_PTRACE, [0, 0, 0, 0, 0, 0]), // PTRACE_TRACEME

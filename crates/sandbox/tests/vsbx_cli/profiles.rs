@@ -1,0 +1,320 @@
+//! Each profile runs its intended workload, and denies what it must, with the errno the
+//! program sees (EPERM from the seccomp filter's default action, EROFS from the read-only
+//! root, ENOENT for host files that are not in the container at all).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::support::{check_probes, program, temp_file, vsbx_run};
+
+/// Every probe of tests/programs/probe.rs, one a line (its stdin).
+const RAW_PROBES: &str = "connect\nconnect_external\ncreate_root\ncreate_etc\nwrite_etc_passwd\n\
+create_tmp\nread_etc_shadow\nread_root_cargo\nmount\nptrace\nunshare\nunshare_net\nkeyctl\nbpf\nsetuid\n";
+
+/// Denied in every profile, whatever the runner.
+const ALWAYS_DENIED: &[(&str, &[&str])] = &[
+    ("mount", &["EPERM"]),
+    ("ptrace", &["EPERM"]),
+    ("unshare", &["EPERM"]),
+    ("unshare_net", &["EPERM"]),
+    ("keyctl", &["EPERM"]),
+    ("bpf", &["EPERM"]),
+    ("setuid", &["EPERM"]),
+    // The host's /etc/shadow and /root are not in the container (or not readable).
+    ("read_etc_shadow", &["ENOENT", "EACCES"]),
+    ("read_root_cargo", &["ENOENT", "EACCES"]),
+    // An existing root-owned file on the read-only root.
+    ("write_etc_passwd", &["EACCES", "EROFS"]),
+];
+
+/// The host really has what the probes look for, so ENOENT in the sandbox means something.
+fn host_has_probed_files() {
+    assert!(
+        Path::new("/etc/shadow").is_file(),
+        "host /etc/shadow missing"
+    );
+    assert!(
+        Path::new("/root/.cargo").is_dir(),
+        "host /root/.cargo missing"
+    );
+}
+
+/// Builds tests/programs/probe.rs with the rust runner and runs it under `profile`.
+fn raw_probes(profile: &str, expected: &[(&str, &[&str])]) {
+    host_has_probed_files();
+    let (_keep, stdin) = temp_file("probes.txt", RAW_PROBES);
+    let run = vsbx_run(&[
+        "--policy",
+        profile,
+        "--stdin",
+        stdin.to_str().unwrap(),
+        &program("probe.rs"),
+    ]);
+    let mut all: Vec<(&str, &[&str])> = ALWAYS_DENIED.to_vec();
+    all.extend_from_slice(expected);
+    check_probes(&run, &all);
+    assert_eq!(run.status(), "ok", "{}", run.context());
+}
+
+/// Runs tests/programs/probe.py (CPython + ctypes) under `profile`.
+fn python_probes(profile: &str, expected: &[(&str, &[&str])]) {
+    host_has_probed_files();
+    let run = vsbx_run(&["--policy", profile, &program("probe.py")]);
+    let mut all: Vec<(&str, &[&str])> = ALWAYS_DENIED.to_vec();
+    all.push(("os_unshare_ns", &["EPERM"]));
+    all.push(("create_usr", &["EROFS"]));
+    all.extend_from_slice(expected);
+    check_probes(&run, &all);
+}
+
+// ---- minimal: a static binary, stdin -> stdout ----
+
+#[test]
+fn minimal_runs_a_static_binary_from_stdin_to_stdout() {
+    let (_keep, stdin) = temp_file("in.txt", "hello small world\n");
+    let run = vsbx_run(&[
+        "--policy",
+        "minimal",
+        "--stdin",
+        stdin.to_str().unwrap(),
+        &program("upper.rs"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "HELLO SMALL WORLD\nwords: 3\n",
+        "{}",
+        run.context()
+    );
+    assert_eq!(run.status(), "ok");
+}
+
+#[test]
+fn minimal_denies_sockets_files_and_privileged_syscalls() {
+    raw_probes(
+        "minimal",
+        &[
+            // no socket syscalls at all
+            ("connect", &["EPERM"]),
+            ("connect_external", &["EPERM"]),
+            // no O_CREAT anywhere: minimal opens no files
+            ("create_root", &["EPERM"]),
+            ("create_etc", &["EPERM"]),
+            ("create_tmp", &["EPERM"]),
+        ],
+    );
+}
+
+// ---- io: files under /tmp and /output ----
+
+#[test]
+fn io_shell_writes_under_tmp_and_output() {
+    let out = tempfile::Builder::new()
+        .prefix("vsbx-clitest-out-")
+        .tempdir()
+        .unwrap();
+    std::os::unix::fs::chown(out.path(), Some(65534), Some(65534)).unwrap();
+    let run = vsbx_run(&[
+        "--policy",
+        "io",
+        "--output",
+        out.path().to_str().unwrap(),
+        &program("io_work.sh"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "tmp: scratch data\noutput: result: 42\nio: done\n",
+        "{}",
+        run.context()
+    );
+    let result = out.path().join("result.txt");
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "result: 42\n");
+    assert_eq!(
+        std::fs::metadata(&result).unwrap().uid(),
+        65534,
+        "files in /output belong to the sandbox user"
+    );
+}
+
+#[test]
+fn io_denies_sockets_root_writes_and_privileged_syscalls() {
+    raw_probes(
+        "io",
+        &[
+            ("connect", &["EPERM"]),
+            ("connect_external", &["EPERM"]),
+            ("create_root", &["EROFS"]),
+            ("create_etc", &["EROFS"]),
+            ("create_tmp", &["ok"]),
+        ],
+    );
+}
+
+/// The same denials seen through busybox applets under io (exec: io cannot fork).
+#[test]
+fn io_denies_busybox_namespace_mount_and_network_tools() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "exec unshare -n echo inside",
+            "unshare(0x40000000): Operation not permitted",
+        ),
+        (
+            "exec unshare -U echo inside",
+            "unshare(0x10000000): Operation not permitted",
+        ),
+        // busybox mount's message for EPERM
+        (
+            "exec mount -t tmpfs none /tmp",
+            "mount: permission denied (are you root?)",
+        ),
+        (
+            "exec nsenter -t 1 -n echo inside",
+            "Operation not permitted",
+        ),
+        ("exec chroot / echo inside", "Operation not permitted"),
+        ("exec nc 127.0.0.1 9", "nc: socket: Operation not permitted"),
+        (
+            "echo x > /etc/x",
+            "can't create /etc/x: Read-only file system",
+        ),
+        (
+            "echo x > /bin/x",
+            "can't create /bin/x: Read-only file system",
+        ),
+        ("echo x > /work/x", "can't create /work/x:"),
+        (
+            "exec cat /etc/shadow",
+            "can't open '/etc/shadow': No such file or directory",
+        ),
+        // io is one process: a pipeline needs pipe2 and fork, neither of which io allows
+        ("echo inside | cat", "can't create pipe"),
+    ];
+    let mut wrong = Vec::new();
+    for (script, expected) in cases {
+        let (_keep, file) = temp_file("case.sh", &format!("{script}\n"));
+        let run = vsbx_run(&["--policy", "io", "-q", file.to_str().unwrap()]);
+        if run.code == Some(0)
+            || !run.stderr.contains(expected)
+            || run.stdout_str().contains("inside")
+        {
+            wrong.push(format!(
+                "`{script}`: expected `{expected}`\n{}",
+                run.context()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+#[test]
+fn io_sees_its_own_root_not_the_hosts() {
+    let (_keep, file) = temp_file("ls.sh", "exec ls -A /root\n");
+    let run = vsbx_run(&["--policy", "io", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "",
+        "host /root is visible: {}",
+        run.context()
+    );
+}
+
+// ---- compute: CPython and Node with threads and processes ----
+
+#[test]
+fn compute_python_threads_mmap_subprocess_socketpair() {
+    let run = vsbx_run(&["--policy", "compute", &program("compute_work.py")]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "threads: 7998000\nmmap anon: hello\nmmap file: mapped\nsubprocess: 42\n\
+         socketpair: ping\ncompute: done\n",
+        "{}",
+        run.context()
+    );
+    assert!(run.u64("peak_pids") >= 2, "{}", run.context());
+}
+
+#[test]
+fn compute_node_worker_thread_and_child_process() {
+    let run = vsbx_run(&["--policy", "compute", &program("compute_work.js")]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "child: 42\nworker: 42\ncompute: done\n",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_python() {
+    python_probes(
+        "compute",
+        &[
+            ("connect", &["EPERM"]),
+            ("connect_external", &["EPERM"]),
+            ("create_root", &["EROFS"]),
+            ("create_etc", &["EROFS"]),
+            ("create_tmp", &["ok"]),
+        ],
+    );
+}
+
+#[test]
+fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_raw() {
+    raw_probes(
+        "compute",
+        &[
+            ("connect", &["EPERM"]),
+            ("connect_external", &["EPERM"]),
+            ("create_root", &["EROFS"]),
+            ("create_etc", &["EROFS"]),
+            ("create_tmp", &["ok"]),
+        ],
+    );
+}
+
+// ---- network: IP sockets on loopback ----
+
+#[test]
+fn network_python_tcp_and_udp_on_loopback() {
+    let run = vsbx_run(&["--policy", "network", &program("loopback.py")]);
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(
+        run.stdout_str(),
+        "tcp: echo:hello\nudp: datagram\nnetwork: done\n",
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn network_reaches_only_loopback_and_denies_the_rest_python() {
+    python_probes(
+        "network",
+        &[
+            // sockets work, nothing listens on 127.0.0.1:9, and there is no route out
+            ("connect", &["ECONNREFUSED"]),
+            ("connect_external", &["ENETUNREACH"]),
+            ("create_root", &["EROFS"]),
+            ("create_etc", &["EROFS"]),
+            ("create_tmp", &["ok"]),
+        ],
+    );
+}
+
+#[test]
+fn network_reaches_only_loopback_and_denies_the_rest_raw() {
+    raw_probes(
+        "network",
+        &[
+            ("connect", &["ECONNREFUSED"]),
+            ("connect_external", &["ENETUNREACH"]),
+            ("create_root", &["EROFS"]),
+            ("create_etc", &["EROFS"]),
+            ("create_tmp", &["ok"]),
+        ],
+    );
+}
