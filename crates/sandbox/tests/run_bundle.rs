@@ -59,6 +59,7 @@ fn run(
         output_cap: cap,
         stream: false,
         sample_every: Duration::from_millis(20),
+        interrupt: None,
     })
     .unwrap_or_else(|e| panic!("{name}: {e}"));
     // Nothing left behind: state, cgroups, processes.
