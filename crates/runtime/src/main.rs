@@ -25,11 +25,18 @@ fn main() -> ExitCode {
         },
         debug: cli.debug,
     };
+    // runc's exec exits 255 on its own errors, so that they cannot be mistaken for the
+    // process exiting 1; engines rely on that. Every other command error exits 1.
+    let error_code = if matches!(cli.command, Some(Command::Exec(_))) {
+        255
+    } else {
+        1
+    };
     match dispatch(cli, &logger) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             logger.error(&e.to_string());
-            ExitCode::from(1)
+            ExitCode::from(error_code)
         }
     }
 }

@@ -172,3 +172,30 @@ pub fn cgroup_leftovers(id: &str, cgroups_path: Option<&str>) -> Vec<PathBuf> {
     }
     found
 }
+
+/// The host directory of the cgroup that process `pid` is in, for the v1 hierarchy holding
+/// `controller` (e.g. "memory", "pids", "freezer"); None when `pid` is gone or that hierarchy is
+/// not mounted. Read from /proc/<pid>/cgroup, so it finds the cgroup wherever the runtime chose
+/// to put it.
+pub fn cgroup_dir_of(pid: i32, controller: &str) -> Option<PathBuf> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path = text.lines().find_map(|l| {
+        let mut it = l.splitn(3, ':');
+        let _id = it.next()?;
+        let ctrls = it.next()?;
+        let path = it.next()?;
+        ctrls
+            .split(',')
+            .any(|c| c == controller)
+            .then(|| path.to_string())
+    })?;
+    let m = mountinfo()
+        .into_iter()
+        .find(|m| m.fstype == "cgroup" && m.super_options.split(',').any(|o| o == controller))?;
+    let rel = path
+        .strip_prefix(m.root.trim_end_matches('/'))
+        .unwrap_or(&path)
+        .trim_start_matches('/')
+        .to_string();
+    Some(PathBuf::from(m.mount_point).join(rel))
+}

@@ -29,15 +29,17 @@
 mod bundle;
 mod command;
 mod console;
+mod fixtures;
 mod host;
 mod runtime;
 
 pub use bundle::{Bundle, TempDir};
 pub use command::{pass_fd, run_with_timeout, spawn_logged, Outcome, Spawned};
 pub use console::{read_pty, ConsoleSocket};
+pub use fixtures::{exec_in, running, status_field};
 pub use host::{
-    cgroup_hierarchies, cgroup_leftovers, mountinfo, mounts_under, ns_inode, parse_mountinfo,
-    process_alive, wait_until, MountInfo,
+    cgroup_dir_of, cgroup_hierarchies, cgroup_leftovers, mountinfo, mounts_under, ns_inode,
+    parse_mountinfo, process_alive, wait_until, MountInfo,
 };
 pub use runtime::Runtime;
 

@@ -234,11 +234,20 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
 impl Ready {
     fn wait_and_exec(self, plan: &Plan) -> Result<std::convert::Infallible> {
         wait_for_start(&plan.exec_fifo)?;
-        crate::hooks::run_all(
-            Kind::StartContainer,
-            plan.spec.hooks().as_ref(),
-            &self.state_json,
-        )?;
+        if !Kind::StartContainer
+            .list(plan.spec.hooks().as_ref())
+            .is_empty()
+        {
+            // The state as `start` sees it: created, the user program not yet running.
+            let mut state: serde_json::Value =
+                serde_json::from_str(&self.state_json).unwrap_or_default();
+            state["status"] = serde_json::Value::from("created");
+            crate::hooks::run_all(
+                Kind::StartContainer,
+                plan.spec.hooks().as_ref(),
+                &state.to_string(),
+            )?;
+        }
         let process = plan
             .spec
             .process()
