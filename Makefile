@@ -3,7 +3,13 @@
 CARGO ?= cargo
 ROOTFS_SCRIPT := examples/bundles/mkrootfs.sh
 HELLO := examples/bundles/hello
-RUNTIME := target/release/vsbx-runtime
+# Release binaries are linked statically (static-pie): no dynamic loader on the
+# runtime's hot path (about 7% of a `run`) and a smaller resident set. The explicit
+# --target keeps RUSTFLAGS off build scripts and proc macros.
+TARGET := x86_64-unknown-linux-gnu
+RELEASE := target/$(TARGET)/release
+RUNTIME := $(RELEASE)/vsbx-runtime
+VSBX := $(RELEASE)/vsbx
 STATE_ROOT ?= /run/vsbx
 
 .PHONY: all build deps hello demo runners test unit conformance conformance-vsbx conformance-runc clean
@@ -14,7 +20,7 @@ deps:
 	./scripts/install-deps.sh
 
 build:
-	$(CARGO) build --release -p vsbx-runtime -p vsbx-sandbox -p vsbx-bundle-gen
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TARGET) -p vsbx-runtime -p vsbx-sandbox -p vsbx-bundle-gen
 
 SHELL_RUNNER_ROOTFS := examples/bundles/runners/shell/rootfs
 
@@ -27,7 +33,7 @@ runners: $(SHELL_RUNNER_ROOTFS)/bin/busybox
 # The main job: run a sample untrusted script under the compute profile with limits,
 # print its output and the report.
 demo: deps build runners
-	target/release/vsbx run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report /dev/stdout
+	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report /dev/stdout
 
 $(HELLO)/rootfs/bin/busybox: $(ROOTFS_SCRIPT)
 	$(ROOTFS_SCRIPT) $(HELLO)/rootfs
@@ -61,7 +67,7 @@ clean:
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; knobs in bench/run-bench.sh.
 .PHONY: bench
 bench: build
-	VSBX_RUNTIME=$(CURDIR)/$(RUNTIME) ./bench/run-bench.sh
+	VSBX_RUNTIME=$(CURDIR)/$(RUNTIME) VSBX=$(CURDIR)/$(VSBX) ./bench/run-bench.sh
 
 # Engine integration tests (tests/engines): podman, Docker (dockerd + containerd started by the
 # tests, private roots and sockets) and containerd (ctr --runc-binary) drive vsbx-runtime, and

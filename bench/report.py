@@ -95,7 +95,7 @@ def main():
     w("\"Analysis\" section at the end is bench/notes.md, written by hand for the run shown.")
     w("")
     w("Reproduce: `make bench` (as root; installs runc, crun, hyperfine, busybox-static,")
-    w("bubblewrap and time if missing, builds target/release/vsbx-runtime, ~5 minutes).")
+    w("bubblewrap and time if missing, builds the static release binaries, ~5 minutes).")
     w("`BENCH_QUICK=1 make bench` is a ~1 minute smoke run with fewer iterations. See the")
     w("header of bench/run-bench.sh for all knobs (runs, delete mode, binaries).")
     w("")
@@ -208,7 +208,7 @@ def main():
     w("the shell runner), so the vsbx row also pays one busybox sh start that the bwrap row,")
     w("which runs /bin/true directly, does not. hello.py is `print(\"hello\")`. vsbx's figure")
     w("includes everything `vsbx run` does: bundle generation, the container lifecycle, the")
-    w("report. If target/release/vsbx is missing, these rows say so and only the baselines run.")
+    w("report. If the vsbx binary is missing, these rows say so and only the baselines run.")
     w("")
 
     # ---- 5 --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Commands on a running container's cgroup: pause, resume, ps.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::cgroups;
@@ -98,7 +99,52 @@ pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         return Err(Error::other("cannot update a stopped container"));
     }
     let layout = cgroups::Layout::detect()?;
+    let mut rec = rec;
+    let wanted = layout.dirs_for(
+        rec.cgroups_path.as_deref(),
+        &rec.id,
+        &cgroups::v1_extra_controllers(Some(r)),
+    )?;
+    let missing: Vec<PathBuf> = wanted
+        .into_iter()
+        .filter(|d| !rec.cgroup_dirs.contains(d))
+        .collect();
+    if !missing.is_empty() {
+        join_more(&rec.cgroup_dirs, &missing)?;
+        rec.cgroup_dirs.extend(missing);
+        locked.write(&rec)?;
+    }
     cgroups::apply_resources(&layout, &rec.cgroup_dirs, r)
+}
+
+/// Moves every process of a running container into more v1 hierarchies (those a
+/// later `update` needs): frozen meanwhile, so that none forks past the move.
+fn join_more(current: &[PathBuf], more: &[PathBuf]) -> Result<()> {
+    let made = cgroups::create(more)?;
+    let undo = |e: Error| {
+        cgroups::remove_dirs(&made);
+        e
+    };
+    cgroups::init_cpusets(more).map_err(undo)?;
+    let was_frozen = current.iter().any(|d| cgroups::is_frozen(d));
+    if !was_frozen {
+        cgroups::freeze(current, true).map_err(undo)?;
+        wait_frozen(current, true).map_err(undo)?;
+    }
+    let moved =
+        cgroups::pids(current)
+            .into_iter()
+            .try_for_each(|pid| match cgroups::join(more, pid) {
+                // A process that exited meanwhile is fine.
+                Err(Error::Os { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {
+                    Ok(())
+                }
+                other => other,
+            });
+    if !was_frozen {
+        cgroups::freeze(current, false)?;
+    }
+    moved
 }
 
 /// Parses a byte size as runc's flags take it: "1024", "64m", "1.5G", "512KiB"; "-1"

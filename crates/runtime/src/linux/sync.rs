@@ -15,6 +15,10 @@ pub enum Msg {
     /// Parent -> init: namespaces mapped, cgroups joined; go on. Carries the
     /// container state JSON for the hooks the init runs.
     Go(String),
+    /// Parent -> init: the init is in its cgroups now (the runtime writes cgroup.procs
+    /// while the init already sets up its mounts: on cgroup v1 that write can wait for
+    /// an RCU grace period, milliseconds better spent in parallel).
+    Joined,
     /// Init -> parent: mounts are done; run the prestart and createRuntime hooks.
     Hooks,
     /// Init -> parent: set up, waiting for `start`.
@@ -30,6 +34,7 @@ impl Msg {
         match self {
             Msg::Go(state) => [b"go:".as_slice(), state.as_bytes()].concat(),
             Msg::Hooks => b"hooks".to_vec(),
+            Msg::Joined => b"joined".to_vec(),
             Msg::Ready => b"ready".to_vec(),
             Msg::Ack => b"ack".to_vec(),
             Msg::Failed(m) => [b"err:".as_slice(), m.as_bytes()].concat(),
@@ -38,6 +43,7 @@ impl Msg {
     fn decode(b: &[u8]) -> Option<Msg> {
         Some(match b {
             b"hooks" => Msg::Hooks,
+            b"joined" => Msg::Joined,
             _ if b.starts_with(b"go:") => Msg::Go(String::from_utf8_lossy(&b[3..]).into_owned()),
             b"ready" => Msg::Ready,
             b"ack" => Msg::Ack,
