@@ -115,6 +115,43 @@ fn extract_tarball(tarball: &Path, rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Top-level directories of a runner's rootfs that each bundle makes for itself (mount
+/// points and the generated /etc) instead of binding the runner's.
+const BUNDLE_OWNED: &[&str] = &[
+    "proc", "sys", "dev", "tmp", "run", "etc", "work", "output", "build",
+];
+
+/// A directory rootfs is shared, not copied: its top-level directories are bound
+/// read-only (a copy of busybox's 270 links cost most of a short run), its /etc is
+/// copied (the skeleton adds passwd and group to it), and top-level symlinks and files
+/// are recreated.
+fn bind_tree_entries(from: &Path, rootfs: &Path, binds: &mut Vec<BindMount>) -> Result<()> {
+    for entry in fs::read_dir(from).map_err(BundleError::io("reading", from))? {
+        let entry = entry.map_err(BundleError::io("reading", from))?;
+        let name = entry.file_name();
+        let source = entry.path();
+        let target = rootfs.join(&name);
+        let kind = entry
+            .file_type()
+            .map_err(BundleError::io("reading", &source))?;
+        let owned = BUNDLE_OWNED.iter().any(|o| name == *o);
+        if kind.is_symlink() {
+            let link = fs::read_link(&source).map_err(BundleError::io("reading", &source))?;
+            symlink(&link, &target).map_err(BundleError::io("creating", &target))?;
+        } else if kind.is_dir() && name == "etc" {
+            copy_tree(&source, &target)?;
+        } else if kind.is_dir() && !owned {
+            binds.push(BindMount::read_only(
+                &source,
+                format!("/{}", name.to_string_lossy()),
+            ));
+        } else if kind.is_file() {
+            fs::copy(&source, &target).map_err(BundleError::io("copying", &source))?;
+        }
+    }
+    Ok(())
+}
+
 /// Fills `rootfs` (an empty directory) with the runner's filesystem and returns the read-only
 /// binds it needs, in mount order.
 pub fn populate(rootfs: &Path, runner: &Runner) -> Result<Vec<BindMount>> {
@@ -128,7 +165,7 @@ pub fn populate(rootfs: &Path, runner: &Runner) -> Result<Vec<BindMount>> {
                     hint: hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default(),
                 });
             }
-            copy_tree(path, rootfs)?;
+            bind_tree_entries(path, rootfs, &mut binds)?;
         }
         Rootfs::Tarball { path } => {
             if !path.is_file() {
