@@ -261,9 +261,26 @@ pub fn apply_devices(
             "linux.resources.devices: not supported on cgroup v2 by this vsbx-runtime build",
         ));
     };
-    let write = |file: &str, rule: &str| {
+    // One open file per control file: each write(2) is one rule to the kernel.
+    let mut files: Vec<(&str, fs::File)> = Vec::with_capacity(2);
+    let mut write = |file: &'static str, rule: &str| -> Result<()> {
+        use std::io::Write;
         let p = dev_dir.join(file);
-        fs::write(&p, rule)
+        let f = match files.iter_mut().position(|(n, _)| *n == file) {
+            Some(i) => &mut files[i].1,
+            None => {
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .map_err(|e| Error::path("cannot open", &p, e))?;
+                files.push((file, f));
+                &mut files
+                    .last_mut()
+                    .ok_or_else(|| Error::other("device rules"))?
+                    .1
+            }
+        };
+        f.write_all(rule.as_bytes())
             .map_err(|e| Error::os(format!("cannot write {rule:?} to {}", p.display()), e))
     };
     for r in rules {
