@@ -82,7 +82,16 @@ impl Drop for Undo {
 /// `create`: validates everything it can, then clones the init into its namespaces and
 /// waits until it is ready. `console` replaces --console-socket (used by attached run).
 pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Result<Created> {
-    let bundle = Bundle::load(&o.bundle)?;
+    create_from(root, o, Bundle::load(&o.bundle)?, console)
+}
+
+/// `create` of a bundle already loaded (`run` reads it once for both steps).
+pub fn create_from(
+    root: &Root,
+    o: &CreateOptions,
+    bundle: Bundle,
+    console: Option<OwnedFd>,
+) -> Result<Created> {
     let spec = &bundle.spec;
     let process = spec
         .process()

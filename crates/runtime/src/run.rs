@@ -3,14 +3,15 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::container::{create, destroy, release, CreateOptions, Created};
+use crate::container::{create, create_from, destroy, release, CreateOptions, Created};
 use crate::error::{Error, Result};
 use crate::state::Root;
 
 /// `run`, attached: create, start, wait, forward signals, delete; returns the exit code
 /// (128+N for a signal).
 pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
-    let bundle_terminal = crate::spec::Bundle::load(&o.bundle)?
+    let bundle = crate::spec::Bundle::load(&o.bundle)?;
+    let bundle_terminal = bundle
         .spec
         .process()
         .as_ref()
@@ -24,7 +25,7 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         (None, None)
     };
     let mask = crate::attach::block_signals()?;
-    let mut created = create(root, o, console_theirs)?;
+    let mut created = create_from(root, o, bundle, console_theirs)?;
     let master = match console_ours {
         Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
         None => None,
