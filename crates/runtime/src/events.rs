@@ -13,8 +13,7 @@ use crate::error::{Error, Result};
 use crate::state::{Root, Status};
 
 fn read_in(dirs: &[PathBuf], file: &str) -> Option<String> {
-    dirs.iter()
-        .find_map(|d| fs::read_to_string(d.join(file)).ok())
+    crate::cgroups::candidates(dirs, file).find_map(|d| fs::read_to_string(d.join(file)).ok())
 }
 
 fn num(dirs: &[PathBuf], file: &str) -> u64 {

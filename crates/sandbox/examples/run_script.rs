@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 fn main() {
-    let file = std::env::args().nth(1).unwrap_or_else(|| "examples/scripts/hello.py".into());
+    let file = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "examples/scripts/hello.py".into());
     let result = vsbx_sandbox::Sandbox::builder()
         .policy("compute")
         .memory("64M")

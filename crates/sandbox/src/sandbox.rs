@@ -2,6 +2,7 @@
 //! (vsbx-bundle-gen), run through the runtime in this process (build step first for
 //! compiled runners), reported, audited, and cleaned up.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use crate::report::Outcome;
 use crate::supervise::{run_bundle, RunOptions, RunResult};
 use crate::Error;
 
-/// Where the runtime keeps the state of sandbox containers.
-pub const STATE_ROOT: &str = "/run/vsbx-sandbox";
+/// Where the runtime keeps the state of sandbox containers (under `scratch_base`).
+pub const STATE_DIR_NAME: &str = "vsbx-sandbox";
 /// Default cap on each output stream.
 pub const DEFAULT_OUTPUT_CAP: u64 = 1 << 20;
 /// Wall-clock limit of a compile step when the run has none.
@@ -43,7 +44,7 @@ impl Default for Sandbox {
             stream: false,
             sample_every: Duration::from_millis(100),
             audit: AuditLog::default(),
-            state_root: PathBuf::from(STATE_ROOT),
+            state_root: scratch_base().join(STATE_DIR_NAME),
             interrupt: None,
         }
     }
@@ -240,9 +241,25 @@ fn unique() -> u64 {
     (t << 8) | (N.fetch_add(1, Ordering::Relaxed) & 0xff)
 }
 
+/// Where generated bundles and sandbox state live: /dev/shm when it is a tmpfs (a run
+/// writes and removes a few dozen files; on a disk filesystem with a journal that costs
+/// more than the container itself), else the system temp directory.
+pub fn scratch_base() -> PathBuf {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let shm = std::path::Path::new("/dev/shm");
+    match nix::sys::statfs::statfs(shm) {
+        Ok(st) if st.filesystem_type().0 as i64 == TMPFS_MAGIC => shm.to_path_buf(),
+        _ => std::env::temp_dir(),
+    }
+}
+
 fn tempdir(what: &str) -> Result<PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!("vsbx-{what}-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir_all(&dir)
+    let dir = scratch_base().join(format!("vsbx-{what}-{}-{}", std::process::id(), unique()));
+    // create_dir, not create_dir_all: a name someone else made first is an error, and
+    // the directory is private to root.
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
         .map_err(|e| Error::Io(format!("creating {}", dir.display()), e))?;
     Ok(dir)
 }

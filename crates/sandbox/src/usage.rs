@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
+use vsbx_runtime::cgroups::candidates;
 
 fn read_u64(dirs: &[PathBuf], files: &[&str]) -> Option<u64> {
     files.iter().find_map(|f| {
-        dirs.iter()
-            .find_map(|d| fs::read_to_string(d.join(f)).ok()?.trim().parse().ok())
+        candidates(dirs, f).find_map(|d| fs::read_to_string(d.join(f)).ok()?.trim().parse().ok())
     })
 }
 
 fn keyed(dirs: &[PathBuf], file: &str, key: &str) -> Option<u64> {
-    dirs.iter().find_map(|d| {
+    candidates(dirs, file).find_map(|d| {
         let text = fs::read_to_string(d.join(file)).ok()?;
         text.lines().find_map(|l| {
             let mut it = l.split_whitespace();

@@ -385,6 +385,32 @@ pub fn init_cpusets(dirs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// The directories among `dirs` that can hold the control file `file`, best first: on
+/// v1 the hierarchy named after the file's controller ("memory.max_usage_in_bytes" ->
+/// .../memory,.../), so a lookup costs one open, not one per hierarchy; on v2 (one
+/// directory) or for core files ("cgroup.procs") all of them.
+pub fn candidates<'a>(dirs: &'a [PathBuf], file: &str) -> impl Iterator<Item = &'a PathBuf> + 'a {
+    let controller = file.split('.').next().unwrap_or("").to_owned();
+    let hierarchy_has = move |d: &PathBuf| {
+        d.strip_prefix(DEFAULT_MOUNT)
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .is_some_and(|h| {
+                h.as_os_str()
+                    .to_string_lossy()
+                    .split(',')
+                    .any(|c| c == controller)
+            })
+    };
+    let named: Vec<&PathBuf> = dirs.iter().filter(|d| hierarchy_has(d)).collect();
+    let pick = if named.is_empty() {
+        dirs.iter().collect()
+    } else {
+        named
+    };
+    pick.into_iter()
+}
+
 /// True if the cgroup at `dir` is frozen (v1 freezer.state or v2 cgroup.freeze).
 pub fn is_frozen(dir: &Path) -> bool {
     if let Ok(s) = fs::read_to_string(dir.join("freezer.state")) {
@@ -510,6 +536,23 @@ mod tests {
         assert!(l
             .dirs_for(Some(Path::new("/a/../../x")), "c1", &[])
             .is_err());
+    }
+
+    #[test]
+    fn control_files_go_to_their_controller() {
+        let dirs = vec![
+            PathBuf::from("/sys/fs/cgroup/freezer/c1"),
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/c1"),
+            PathBuf::from("/sys/fs/cgroup/memory/a/c1"),
+        ];
+        let first = |f: &str| candidates(&dirs, f).next().cloned();
+        assert_eq!(first("memory.limit_in_bytes"), Some(dirs[2].clone()));
+        assert_eq!(first("cpuacct.usage"), Some(dirs[1].clone()));
+        assert_eq!(first("freezer.state"), Some(dirs[0].clone()));
+        // Core files are in every hierarchy: all are candidates.
+        assert_eq!(candidates(&dirs, "cgroup.procs").count(), 3);
+        let v2 = vec![PathBuf::from("/sys/fs/cgroup/c1")];
+        assert_eq!(candidates(&v2, "memory.max").count(), 1);
     }
 
     #[test]

@@ -29,7 +29,9 @@ impl<'a> Target<'a> {
     }
 
     fn find(&self, file: &str) -> Option<PathBuf> {
-        self.dirs.iter().map(|d| d.join(file)).find(|p| p.exists())
+        super::candidates(self.dirs, file)
+            .map(|d| d.join(file))
+            .find(|p| p.exists())
     }
 
     fn write(&self, file: &str, value: &str, field: &str) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Bad input: one line on stderr starting with `vsbx: error:` that names what is wrong,
 //! exit status 2, nothing on stdout, and nothing left behind (checked by vsbx_run:
-//! no /tmp/vsbx-bundle-<pid>-*, no state, no cgroup).
+//! no vsbx-bundle-<pid>-* scratch dir, no state, no cgroup).
 
 use std::path::Path;
 

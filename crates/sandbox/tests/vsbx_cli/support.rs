@@ -284,7 +284,7 @@ pub fn cgroup_dirs(pid: u32) -> Vec<PathBuf> {
 pub fn state_dirs(pid: u32) -> Vec<PathBuf> {
     let mut found = Vec::new();
     find_dirs(
-        Path::new("/run/vsbx-sandbox"),
+        &vsbx_sandbox::sandbox::scratch_base().join(vsbx_sandbox::sandbox::STATE_DIR_NAME),
         &id_prefix(pid),
         1,
         &mut found,
@@ -302,7 +302,7 @@ pub fn leftovers(pid: u32) -> Vec<String> {
     for d in state_dirs(pid) {
         left.push(format!("state {}", d.display()));
     }
-    let tmp = std::env::temp_dir();
+    let tmp = vsbx_sandbox::sandbox::scratch_base();
     for what in ["bundle", "cmd"] {
         let mut found = Vec::new();
         find_dirs(&tmp, &format!("vsbx-{what}-{pid}-"), 1, &mut found);
@@ -434,7 +434,7 @@ pub fn force_cleanup(pid: u32) {
     for d in state_dirs(pid) {
         let _ = fs::remove_dir_all(&d);
     }
-    let tmp = std::env::temp_dir();
+    let tmp = vsbx_sandbox::sandbox::scratch_base();
     for what in ["bundle", "cmd"] {
         let mut found = Vec::new();
         find_dirs(&tmp, &format!("vsbx-{what}-{pid}-"), 1, &mut found);
