@@ -41,6 +41,8 @@ pub struct CreateOptions {
 /// A container whose init is set up and blocked until `start`.
 pub struct Created {
     pub pid: i32,
+    /// The sync channel to the init, still open: an attached `run` starts it through this.
+    pub channel: Channel,
     pub pidfd: Option<OwnedFd>,
     pub locked: Locked,
     pub record: Record,
@@ -291,7 +293,6 @@ pub fn create_from(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_dirs: cgroup_dirs.clone(),
         cgroups_path: cgroups_path.map(Path::to_path_buf),
-        started: false,
         hooks: spec.hooks().clone(),
     };
     let hooks = spec.hooks().as_ref();
@@ -328,6 +329,7 @@ pub fn create_from(
         pidfd,
         locked,
         record,
+        channel: ours,
     })
 }
 
@@ -386,17 +388,17 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// `start`: releases a created container's init.
 pub fn start(root: &Root, id: &str) -> Result<()> {
-    let (locked, mut rec) = root.open(id)?;
+    let (locked, rec) = root.open(id)?;
     match rec.status(&locked.dir) {
         Status::Created => {}
         Status::Stopped => return Err(Error::other("cannot start a container that has stopped")),
         _ => return Err(Error::other("cannot start an already running container")),
     }
-    release(&locked, &mut rec)
+    release(&locked, &rec)
 }
 
 /// Releases a created container's init (what `start` does once checks pass).
-pub fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
+pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
     let fifo = locked.dir.join(EXEC_FIFO);
     let f = fs::OpenOptions::new()
         .write(true)
@@ -413,9 +415,20 @@ pub fn release(locked: &Locked, rec: &mut Record) -> Result<()> {
     (&f).write_all(b"0")
         .map_err(|e| Error::path("cannot write", &fifo, e))?;
     drop(f);
-    rec.started = true;
-    locked.write(rec)?;
-    let _ = fs::remove_file(&fifo);
+    started(locked, rec)
+}
+
+/// Releases the init of a container this process just created, over the sync channel
+/// (no exec fifo round trip; the fifo is removed all the same, so `state` says running).
+pub fn release_created(c: &Created) -> Result<()> {
+    c.channel.send(&Msg::Start)?;
+    started(&c.locked, &c.record)
+}
+
+/// After the init is released: the fifo goes (status is running from now on), then the
+/// poststart hooks run.
+fn started(locked: &Locked, rec: &Record) -> Result<()> {
+    let _ = fs::remove_file(locked.dir.join(EXEC_FIFO));
     for w in crate::hooks::run_all_warn(
         Kind::Poststart,
         rec.hooks.as_ref(),

@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::container::{create, create_from, destroy, release, CreateOptions, Created};
+use crate::container::{create, create_from, destroy, release_created, CreateOptions, Created};
 use crate::error::{Error, Result};
 use crate::state::Root;
 
@@ -25,12 +25,12 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         (None, None)
     };
     let mask = crate::attach::block_signals()?;
-    let mut created = create_from(root, o, bundle, console_theirs)?;
+    let created = create_from(root, o, bundle, console_theirs)?;
     let master = match console_ours {
         Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
         None => None,
     };
-    if let Err(e) = release(&created.locked, &mut created.record) {
+    if let Err(e) = release_created(&created) {
         let _ = destroy(created.locked, &created.record);
         return Err(e);
     }
@@ -48,8 +48,8 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
 
 /// `run --detach`: create and start, then leave.
 pub fn run_detached(root: &Root, o: &CreateOptions) -> Result<()> {
-    let mut created = create(root, o, None)?;
-    if let Err(e) = release(&created.locked, &mut created.record) {
+    let created = create(root, o, None)?;
+    if let Err(e) = release_created(&created) {
         let _ = destroy(created.locked, &created.record);
         return Err(e);
     }

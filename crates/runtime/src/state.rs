@@ -63,9 +63,6 @@ pub struct Record {
     /// more v1 hierarchies when `update` needs them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups_path: Option<PathBuf>,
-    /// Set once `start` has released the init.
-    #[serde(default)]
-    pub started: bool,
     /// The spec's hooks, kept for poststart (at start) and poststop (at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
@@ -93,7 +90,8 @@ impl Record {
         if self.pid <= 0 || !proc::is_alive(self.pid, self.pid_start) {
             return Status::Stopped;
         }
-        if !self.started && dir.join(EXEC_FIFO).exists() {
+        // `start` removes the fifo once it has released the init.
+        if dir.join(EXEC_FIFO).exists() {
             return Status::Created;
         }
         if self
@@ -306,7 +304,6 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_dirs: vec![],
             cgroups_path: None,
-            started: false,
             hooks: None,
         };
         locked.write(&rec).unwrap();

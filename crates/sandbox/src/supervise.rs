@@ -128,7 +128,7 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let started = Instant::now();
     let mut created = container::create(&root, &opts, None).map_err(Error::Runtime)?;
     drop((stdin, out_w, err_w));
-    if let Err(e) = container::release(&created.locked, &mut created.record) {
+    if let Err(e) = container::release_created(&created) {
         let _ = container::destroy(created.locked, &created.record);
         return Err(Error::Runtime(e));
     }

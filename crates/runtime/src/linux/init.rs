@@ -55,7 +55,7 @@ pub enum Failure {
 /// Runs the init; returns only on failure.
 pub fn run(plan: Plan, chan: Channel) -> Failure {
     match setup(&plan, &chan) {
-        Ok(ready) => match ready.wait_and_exec(&plan) {
+        Ok(ready) => match ready.wait_and_exec(&plan, &chan) {
             Ok(never) => match never {},
             Err(e) => Failure::AfterStart(e),
         },
@@ -251,8 +251,8 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
 }
 
 impl Ready {
-    fn wait_and_exec(self, plan: &Plan) -> Result<std::convert::Infallible> {
-        wait_for_start(&plan.exec_fifo)?;
+    fn wait_and_exec(self, plan: &Plan, chan: &Channel) -> Result<std::convert::Infallible> {
+        wait_for_start(&plan.exec_fifo, chan)?;
         if !Kind::StartContainer
             .list(plan.spec.hooks().as_ref())
             .is_empty()
@@ -289,15 +289,26 @@ impl Ready {
 
 /// Blocks until `start` writes to the fifo. We hold the read end (opened before the
 /// clone), so the poll wakes only when a writer has written.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let mut pfd = libc::pollfd {
-        fd: fifo.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
+fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
+    // The channel stays in the poll set until the runtime that created us exits (EOF):
+    // an attached `run` starts us through it, `start` through the fifo.
+    let mut chan_open = true;
     loop {
-        // SAFETY: one live pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
+        let mut fds = [
+            libc::pollfd {
+                fd: fifo.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: chan.raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let n = if chan_open { 2 } else { 1 };
+        // SAFETY: fds holds n live pollfds.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
         if rc < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -305,14 +316,23 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
             }
             return Err(Error::os("waiting for start", e));
         }
-        let mut b = [0u8; 1];
-        // SAFETY: reads at most one byte into a live buffer.
-        let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-        if n == 1 {
-            return Ok(());
+        if chan_open && fds[1].revents != 0 {
+            match chan.recv() {
+                Ok(Some(Msg::Start)) => return Ok(()),
+                Ok(None) | Err(_) => chan_open = false,
+                Ok(Some(_)) => {}
+            }
         }
-        // A writer came and went without a byte: keep waiting.
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        if fds[0].revents != 0 {
+            let mut b = [0u8; 1];
+            // SAFETY: reads at most one byte into a live buffer.
+            let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+            if n == 1 {
+                return Ok(());
+            }
+            // A writer came and went without a byte: keep waiting.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Msg {
     Joined,
     /// Init -> parent: mounts are done; run the prestart and createRuntime hooks.
     Hooks,
+    /// Parent -> init: start now (an attached `run`, which needs no exec fifo round trip).
+    Start,
     /// Init -> parent: set up, waiting for `start`.
     Ready,
     /// Parent -> init: state written; the runtime may exit now.
@@ -34,6 +36,7 @@ impl Msg {
         match self {
             Msg::Go(state) => [b"go:".as_slice(), state.as_bytes()].concat(),
             Msg::Hooks => b"hooks".to_vec(),
+            Msg::Start => b"start".to_vec(),
             Msg::Joined => b"joined".to_vec(),
             Msg::Ready => b"ready".to_vec(),
             Msg::Ack => b"ack".to_vec(),
@@ -43,6 +46,7 @@ impl Msg {
     fn decode(b: &[u8]) -> Option<Msg> {
         Some(match b {
             b"hooks" => Msg::Hooks,
+            b"start" => Msg::Start,
             b"joined" => Msg::Joined,
             _ if b.starts_with(b"go:") => Msg::Go(String::from_utf8_lossy(&b[3..]).into_owned()),
             b"ready" => Msg::Ready,
@@ -71,6 +75,10 @@ impl Channel {
         // SAFETY: the kernel just gave us these two fds; we own them.
         let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
     }
 
     pub fn send(&self, msg: &Msg) -> Result<()> {
