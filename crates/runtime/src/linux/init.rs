@@ -234,6 +234,12 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     let args = process.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
 
+    process::become_process(
+        process,
+        linux.and_then(|l| l.personality().as_ref()),
+        plan.caps.as_ref(),
+        plan.seccomp.as_ref(),
+    )?;
     chan.send(&Msg::Ready)?;
     match chan.recv()? {
         Some(Msg::Ack) => {}
@@ -272,13 +278,8 @@ impl Ready {
             .process()
             .as_ref()
             .ok_or_else(|| Error::invalid("process: missing"))?;
-        Err(process::finish_and_exec(
+        Err(process::exec_process(
             process,
-            plan.spec
-                .linux()
-                .as_ref()
-                .and_then(|l| l.personality().as_ref()),
-            plan.caps.as_ref(),
             plan.seccomp.as_ref(),
             plan.preserve_fds,
             &self.exe,

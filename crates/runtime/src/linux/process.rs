@@ -297,54 +297,64 @@ pub fn close_fds_from(first: u32) -> Result<()> {
     Ok(())
 }
 
-/// The last steps, shared by the container init and `exec`: rlimits, umask, user,
-/// capabilities, no_new_privs, fds, execve. Returns only on failure.
-pub fn finish_and_exec(
+/// The process's identity and limits, shared by the container init and `exec`:
+/// rlimits, scheduling, personality, umask, user and groups, capabilities and
+/// no_new_privs. The init does this before it reports ready (as runc does), so a
+/// failure here fails `create` instead of killing the container after `start`.
+pub fn become_process(
     p: &Process,
     personality: Option<&LinuxPersonality>,
     caps: Option<&CapSets>,
+    seccomp: Option<&super::seccomp::Filters>,
+) -> Result<()> {
+    apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
+    // While still privileged: real-time policies and classes need it.
+    if let Some(s) = p.scheduler() {
+        super::sched::apply_scheduler(s)?;
+    }
+    if let Some(io) = p.io_priority() {
+        super::sched::apply_io_priority(io)?;
+    }
+    if let Some(pers) = personality {
+        super::sched::apply_personality(pers)?;
+    }
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
+    // In a user namespace whose setgroups is "deny", the groups cannot change.
+    let setgroups_ok = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() == "allow")
+        .unwrap_or(true);
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs the kernel only accepts a filter from a process that holds
+    // CAP_SYS_ADMIN: install it before the capabilities go (as runc does). Everything
+    // the init does after it must then be allowed by the profile.
+    if let (Some(f), false) = (seccomp, nnp) {
+        f.install()?;
+    }
+    become_user(p, caps, setgroups_ok)?;
+    if nnp {
+        set_no_new_privs()?;
+    }
+    Ok(())
+}
+
+/// The very last steps: close what must not leak, seccomp (with no_new_privs), execve.
+/// Returns only on failure.
+pub fn exec_process(
+    p: &Process,
     seccomp: Option<&super::seccomp::Filters>,
     preserve_fds: u32,
     exe: &Path,
     env: &[String],
 ) -> Error {
     let steps = || -> Result<()> {
-        apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
-        // While still privileged: real-time policies and classes need it.
-        if let Some(s) = p.scheduler() {
-            super::sched::apply_scheduler(s)?;
-        }
-        if let Some(io) = p.io_priority() {
-            super::sched::apply_io_priority(io)?;
-        }
-        if let Some(pers) = personality {
-            super::sched::apply_personality(pers)?;
-        }
-        // SAFETY: umask cannot fail.
-        unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
-        // In a user namespace whose setgroups is "deny", the groups cannot change.
-        let setgroups_ok = std::fs::read_to_string("/proc/self/setgroups")
-            .map(|s| s.trim() == "allow")
-            .unwrap_or(true);
-        let nnp = p.no_new_privileges().unwrap_or(false);
-        // Without no_new_privs the kernel only accepts a filter from a process that
-        // holds CAP_SYS_ADMIN: install it before the capabilities go (as runc does).
-        // The steps after it must then be allowed by the profile.
-        if let (Some(f), false) = (seccomp, nnp) {
-            f.install()?;
-        }
-        become_user(p, caps, setgroups_ok)?;
-        if nnp {
-            set_no_new_privs()?;
-        }
         // Preserved fds must survive execve even if the caller opened them close-on-exec.
         for fd in 3..3 + preserve_fds as i32 {
             // SAFETY: fcntl on a descriptor number; failure (not open) is harmless.
             unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         }
         close_fds_from(3 + preserve_fds)?;
-        // Last, right before execve.
-        if let (Some(f), true) = (seccomp, nnp) {
+        if let (Some(f), true) = (seccomp, p.no_new_privileges().unwrap_or(false)) {
             f.install()?;
         }
         Ok(())
