@@ -109,7 +109,10 @@ fn run_rm_output_and_exit_codes() {
                 "missing binary error names the file",
                 r.stderr.contains("/no/such/binary"),
             );
-            // The container's own cgroup, as /proc/self/cgroup shows it (memory hierarchy).
+            // The container's own cgroup, as /proc/self/cgroup shows it, in the freezer
+            // hierarchy: both runtimes put every container there (runc joins every v1
+            // hierarchy; vsbx joins devices, freezer and those the spec's resources use,
+            // and this container has no memory limit).
             let cg = id("cgroup", rt);
             let r = want(
                 run(c
@@ -117,19 +120,19 @@ fn run_rm_output_and_exit_codes() {
                     .args(["--rm", IMAGE, &cg, "cat", "/proc/self/cgroup"])),
                 0,
             )?;
-            let memory = r
+            let freezer = r
                 .stdout
                 .lines()
-                .find(|l| l.contains(":memory:"))
+                .find(|l| l.contains(":freezer:"))
                 .and_then(|l| l.rsplit(':').next())
                 .unwrap_or("");
             // Same path for both runtimes once the id's runtime suffix is made the same.
             o.put(
                 "cgroup",
-                memory
+                freezer
                     .strip_suffix(rt.name)
                     .map(|p| format!("{p}runc"))
-                    .unwrap_or_else(|| memory.to_string()),
+                    .unwrap_or_else(|| freezer.to_string()),
             );
             let r = want(
                 run(c.run(rt).args([
