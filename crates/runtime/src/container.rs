@@ -352,16 +352,7 @@ fn check_bind_source(bundle: &Path, m: &oci_spec::runtime::Mount) -> Result<()> 
     if !opts.is_bind() {
         return Ok(());
     }
-    let src = m
-        .source()
-        .as_ref()
-        .ok_or_else(|| Error::invalid("bind mount without a source"))?;
-    let src = if src.is_absolute() {
-        src.clone()
-    } else {
-        bundle.join(src)
-    };
-    fs::metadata(&src).map_err(|e| Error::path("source", &src, e))?;
+    mount_opts::bind_source(bundle, m.source().as_ref())?;
     Ok(())
 }
 

@@ -339,14 +339,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     if p.terminal().unwrap_or(false) {
         let sock =
             console_sock.ok_or_else(|| Error::invalid("process.terminal: no console socket"))?;
-        let (rows, cols) = p
-            .console_size()
-            .map(|b| (b.height() as u16, b.width() as u16))
-            .unwrap_or((0, 0));
-        let pty = console::open_pty(rows, cols)?;
-        console::send_fd(sock.as_raw_fd(), pty.master.as_raw_fd(), &pty.name)?;
-        drop(pty.master);
-        console::become_session_leader_on(&pty.slave)?;
+        console::attach_new_pty(sock.as_raw_fd(), p.console_size().as_ref())?;
     }
     nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
     let env = process::environment(p);

@@ -248,7 +248,7 @@ pub fn scratch_base() -> PathBuf {
     const TMPFS_MAGIC: i64 = 0x0102_1994;
     let shm = std::path::Path::new("/dev/shm");
     match nix::sys::statfs::statfs(shm) {
-        Ok(st) if st.filesystem_type().0 as i64 == TMPFS_MAGIC => shm.to_path_buf(),
+        Ok(st) if st.filesystem_type().0 == TMPFS_MAGIC => shm.to_path_buf(),
         _ => std::env::temp_dir(),
     }
 }

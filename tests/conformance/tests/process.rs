@@ -88,15 +88,6 @@ fn umask() {
     assert_eq!(run_script("umask-default", "umask", |_| {}).trim(), "0022");
 }
 
-fn status_field(status: &str, key: &str) -> String {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")))
-        .unwrap_or_else(|| panic!("no {key} in {status}"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn no_new_privileges() {
     for (nnp, want) in [(true, "1"), (false, "0")] {

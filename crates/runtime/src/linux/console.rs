@@ -140,3 +140,16 @@ pub fn become_session_leader_on(slave: &OwnedFd) -> Result<()> {
     }
     Ok(())
 }
+
+/// Gives this process a new pty as its controlling terminal and stdio, and sends the
+/// master to the engine over `sock`. Returns the pty's name (/dev/pts/N).
+pub fn attach_new_pty(sock: RawFd, size: Option<&oci_spec::runtime::Box>) -> Result<String> {
+    let (rows, cols) = size
+        .map(|b| (b.height() as u16, b.width() as u16))
+        .unwrap_or((0, 0));
+    let pty = open_pty(rows, cols)?;
+    send_fd(sock, pty.master.as_raw_fd(), &pty.name)?;
+    drop(pty.master);
+    become_session_leader_on(&pty.slave)?;
+    Ok(pty.name)
+}

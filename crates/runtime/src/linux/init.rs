@@ -218,15 +218,8 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         let sock = plan.console_socket.as_ref().ok_or_else(|| {
             Error::invalid("process.terminal is true but no --console-socket was given")
         })?;
-        let (rows, cols) = process
-            .console_size()
-            .map(|b| (b.height() as u16, b.width() as u16))
-            .unwrap_or((0, 0));
-        let pty = console::open_pty(rows, cols)?;
-        console::send_fd(sock.as_raw_fd(), pty.master.as_raw_fd(), &pty.name)?;
-        drop(pty.master);
-        console::become_session_leader_on(&pty.slave)?;
-        bind_console(&pty.name);
+        let name = console::attach_new_pty(sock.as_raw_fd(), process.console_size().as_ref())?;
+        bind_console(&name);
     }
 
     nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: chdir to {}", cwd.display()))?;

@@ -115,6 +115,22 @@ pub fn parse(typ: Option<&str>, options: &[String]) -> Result<MountOptions> {
     Ok(out)
 }
 
+/// The host path a bind mount takes: `source` as is if absolute, else relative to the
+/// bundle. Checks that it exists; returns whether it is a directory.
+pub fn bind_source(
+    bundle: &std::path::Path,
+    source: Option<&std::path::PathBuf>,
+) -> Result<(std::path::PathBuf, bool)> {
+    let src = source.ok_or_else(|| Error::invalid("bind mount without a source"))?;
+    let src = if src.is_absolute() {
+        src.clone()
+    } else {
+        bundle.join(src)
+    };
+    let meta = std::fs::metadata(&src).map_err(|e| Error::path("source", &src, e))?;
+    Ok((src, meta.is_dir()))
+}
+
 /// Parses one propagation name (for linux.rootfsPropagation).
 pub fn propagation(name: &str) -> Result<MsFlags> {
     PROPAGATION

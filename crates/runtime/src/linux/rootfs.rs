@@ -85,17 +85,8 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
         return mount_cgroup(root, m.destination(), &opts, cx);
     }
     if opts.is_bind() {
-        let src = m
-            .source()
-            .as_ref()
-            .ok_or_else(|| Error::invalid("bind mount without a source"))?;
-        let src = if src.is_absolute() {
-            src.clone()
-        } else {
-            cx.bundle.join(src)
-        };
-        let meta = fs::metadata(&src).map_err(|e| Error::path("mount source", &src, e))?;
-        let leaf = if meta.is_dir() { Leaf::Dir } else { Leaf::File };
+        let (src, is_dir) = mount_opts::bind_source(cx.bundle, m.source().as_ref())?;
+        let leaf = if is_dir { Leaf::Dir } else { Leaf::File };
         let target = ensure_in_root(root.as_raw_fd(), m.destination(), leaf)?;
         let tpath = fd_path(&target);
         mount(
