@@ -405,6 +405,19 @@ pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
     use std::io::Write;
     (&f).write_all(b"0")
         .map_err(|e| Error::path("cannot write", &fifo, e))?;
+    if has_poststart(rec) {
+        // The init holds the only read end, close-on-exec: POLLERR on our write end
+        // means it has exec'd the user's program (or died).
+        let mut pfd = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd; POLLERR is reported whatever `events` says.
+        while unsafe { libc::poll(&mut pfd, 1, -1) } < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
+    }
     drop(f);
     started(locked, rec)
 }
@@ -413,11 +426,19 @@ pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
 /// (no exec fifo round trip; the fifo is removed all the same, so `state` says running).
 pub fn release_created(c: &Created) -> Result<()> {
     c.channel.send(&Msg::Start)?;
+    if has_poststart(&c.record) {
+        // The channel is close-on-exec in the init: EOF once the user's program runs.
+        while let Ok(Some(_)) = c.channel.recv() {}
+    }
     started(&c.locked, &c.record)
 }
 
+fn has_poststart(rec: &Record) -> bool {
+    !Kind::Poststart.list(rec.hooks.as_ref()).is_empty()
+}
+
 /// After the init is released: the fifo goes (status is running from now on), then the
-/// poststart hooks run.
+/// poststart hooks run: after the user's program started, before `start` returns.
 fn started(locked: &Locked, rec: &Record) -> Result<()> {
     let _ = fs::remove_file(locked.dir.join(EXEC_FIFO));
     for w in crate::hooks::run_all_warn(

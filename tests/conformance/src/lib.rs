@@ -31,6 +31,7 @@ mod command;
 mod console;
 mod fixtures;
 mod host;
+mod profiles;
 mod runtime;
 
 pub use bundle::{Bundle, TempDir};
@@ -41,6 +42,7 @@ pub use host::{
     cgroup_dir_of, cgroup_hierarchies, cgroup_leftovers, mountinfo, mounts_under, ns_inode,
     parse_mountinfo, process_alive, wait_until, MountInfo,
 };
+pub use profiles::podman_profile;
 pub use runtime::Runtime;
 
 use std::ffi::OsStr;
