@@ -178,6 +178,12 @@ pub fn create_from(
         .into();
 
     let layout = Layout::detect()?;
+    let device_rules = cgroups::devices::container_rules(
+        linux
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default(),
+    )?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
     let cgroup_dirs = layout.dirs_for(
@@ -188,24 +194,7 @@ pub fn create_from(
     undo.cgroup_dirs = cgroup_dirs.clone();
     undo.cgroups_made = cgroups::create(&cgroup_dirs)?;
     cgroups::init_cpusets(&cgroup_dirs)?;
-    let device_rules = linux
-        .and_then(|l| l.resources().as_ref())
-        .and_then(|r| r.devices().clone())
-        .unwrap_or_default();
-    let extra_allow: Vec<String> = linux
-        .and_then(|l| l.devices().as_ref())
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            let t = match d.typ() {
-                oci_spec::runtime::LinuxDeviceType::B => "b",
-                oci_spec::runtime::LinuxDeviceType::P => "p",
-                _ => "c",
-            };
-            format!("{t} {}:{} rwm", d.major(), d.minor())
-        })
-        .collect();
-    cgroups::apply_devices(&cgroup_dirs, &device_rules, &extra_allow)?;
+    cgroups::apply_devices(&layout, &cgroup_dirs, &device_rules)?;
     if let Some(r) = resources {
         for w in cgroups::apply_resources(&layout, &cgroup_dirs, r)? {
             warn(&w);

@@ -3,16 +3,15 @@
 //!
 //! Layout is detected at run time: pure v2 (cgroup2 at the root), or v1 / hybrid
 //! (controllers under /sys/fs/cgroup/<name>, maybe an empty cgroup2 at ./unified).
-//! Resource limits beyond devices arrive with the confinement work; until then they
-//! are refused in `unsupported`.
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
+pub mod devices;
 pub mod resources;
 
 use crate::error::{Error, Result};
@@ -216,91 +215,22 @@ pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
     Ok(())
 }
 
-fn device_rule(r: &LinuxDeviceCgroup) -> String {
-    let typ = match r.typ() {
-        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
-        Some(LinuxDeviceType::B) => "b",
-        Some(LinuxDeviceType::P) => "p",
-        Some(LinuxDeviceType::A) | None => "a",
-    };
-    let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
-    let access = r.access().clone().unwrap_or_else(|| "rwm".into());
-    if typ == "a" && r.major().is_none() && r.minor().is_none() {
-        return "a".into();
+/// Puts the container's device rules in force: on v1 in the devices hierarchy, on v2
+/// as an eBPF program on the container's cgroup (see `devices`).
+pub fn apply_devices(layout: &Layout, dirs: &[PathBuf], rules: &[devices::Rule]) -> Result<()> {
+    match layout {
+        Layout::Unified { .. } => match dirs.first() {
+            Some(d) => devices::apply(d, true, rules),
+            None => Ok(()),
+        },
+        Layout::Legacy { .. } => match dirs.iter().find(|d| d.join("devices.allow").exists()) {
+            Some(d) => devices::apply(d, false, rules),
+            None if devices::State::from_rules(rules) == devices::State::default() => Ok(()),
+            None => Err(Error::other(
+                "no devices cgroup hierarchy on this host: device rules cannot be enforced",
+            )),
+        },
     }
-    format!("{typ} {}:{} {access}", num(r.major()), num(r.minor()))
-}
-
-/// The devices every container may use, appended after the spec's own rules (as runc does).
-pub const DEFAULT_ALLOWED: &[&str] = &[
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 5:0 rwm",
-    "c 5:1 rwm",
-    "c 5:2 rwm",
-    "c 136:* rwm",
-];
-
-/// Applies device rules in order: the spec's, then `extra_allow` (linux.devices), then the
-/// defaults. v1 only; on v2 device rules need an eBPF program, refused until it exists.
-pub fn apply_devices(
-    dirs: &[PathBuf],
-    rules: &[LinuxDeviceCgroup],
-    extra_allow: &[String],
-) -> Result<()> {
-    let Some(dev_dir) = dirs.iter().find(|d| d.join("devices.allow").exists()) else {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        return Err(Error::invalid(
-            "linux.resources.devices: not supported on cgroup v2 by this vsbx-runtime build",
-        ));
-    };
-    // One open file per control file: each write(2) is one rule to the kernel.
-    let mut files: Vec<(&str, fs::File)> = Vec::with_capacity(2);
-    let mut write = |file: &'static str, rule: &str| -> Result<()> {
-        use std::io::Write;
-        let p = dev_dir.join(file);
-        let f = match files.iter_mut().position(|(n, _)| *n == file) {
-            Some(i) => &mut files[i].1,
-            None => {
-                let f = fs::OpenOptions::new()
-                    .write(true)
-                    .open(&p)
-                    .map_err(|e| Error::path("cannot open", &p, e))?;
-                files.push((file, f));
-                &mut files
-                    .last_mut()
-                    .ok_or_else(|| Error::other("device rules"))?
-                    .1
-            }
-        };
-        f.write_all(rule.as_bytes())
-            .map_err(|e| Error::os(format!("cannot write {rule:?} to {}", p.display()), e))
-    };
-    for r in rules {
-        write(
-            if r.allow() {
-                "devices.allow"
-            } else {
-                "devices.deny"
-            },
-            &device_rule(r),
-        )?;
-    }
-    for r in extra_allow
-        .iter()
-        .map(String::as_str)
-        .chain(DEFAULT_ALLOWED.iter().copied())
-    {
-        write("devices.allow", r)?;
-    }
-    Ok(())
 }
 
 /// Applies linux.resources (all but devices, see `apply_devices`); returns warnings
@@ -564,19 +494,5 @@ mod tests {
                 root: PathBuf::from("/sys/fs/cgroup")
             }
         );
-    }
-
-    #[test]
-    fn device_rules_render_like_the_kernel_wants() {
-        let deny_all: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap();
-        assert_eq!(device_rule(&deny_all), "a");
-        let null: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#)
-                .unwrap();
-        assert_eq!(device_rule(&null), "c 1:3 rw");
-        let any_minor: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow":true,"type":"c","major":136}"#).unwrap();
-        assert_eq!(device_rule(&any_minor), "c 136:* rwm");
     }
 }
