@@ -243,7 +243,7 @@ pub fn create_from(
     };
     let (ours, theirs) = Channel::pair()?;
 
-    let (pid, pidfd) = match clone_into(clone_flags.bits() as u64)? {
+    let (pid, pidfd) = match spawn_init(&plan.namespaces, clone_flags, &ours, &theirs)? {
         Forked::Child => {
             // The init must not undo the runtime's work, nor keep the state lock: a
             // flock lives as long as any copy of its fd.
@@ -320,6 +320,60 @@ pub fn create_from(
         record,
         channel: ours,
     })
+}
+
+/// Clones the container init in `flags`' new namespaces. Joining a user namespace while
+/// making a pid namespace takes a hop: the new pid namespace must belong to the joined
+/// user namespace, and a process enters a pid namespace only at its birth. So a
+/// short-lived intermediate joins the user namespace and clones the init as the
+/// runtime's own child (CLONE_PARENT), reports its pid over the channel and exits.
+fn spawn_init(
+    ns: &namespaces::Namespaces,
+    flags: CloneFlags,
+    ours: &Channel,
+    theirs: &Channel,
+) -> Result<Forked> {
+    let userns = match ns
+        .join
+        .iter()
+        .find(|(f, _)| *f == CloneFlags::CLONE_NEWUSER)
+    {
+        Some((_, fd)) if ns.user_joined_before_clone() => fd,
+        _ => return clone_into(flags.bits() as u64),
+    };
+    match clone_into(0)? {
+        Forked::Child => {
+            let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                .ctx(|| "linux.namespaces: joining the user namespace".into())
+                .and_then(|()| clone_into((libc::CLONE_PARENT | libc::CLONE_NEWPID) as u64));
+            let msg = match cloned {
+                Ok(Forked::Child) => return Ok(Forked::Child), // the init
+                Ok(Forked::Parent { pid, .. }) => Msg::Spawned(pid),
+                Err(e) => Msg::Failed(e.to_string()),
+            };
+            let code = i32::from(!matches!(msg, Msg::Spawned(_)));
+            let _ = theirs.send(&msg);
+            // SAFETY: the intermediate leaves at once, running none of our exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        Forked::Parent { pid: hop, .. } => {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(hop), None);
+            match ours.recv()? {
+                Some(Msg::Spawned(pid)) => {
+                    // The init is our child: its pid cannot be reused before we reap it.
+                    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+                    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+                    // SAFETY: a non-negative result is a fresh fd nobody else owns.
+                    let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) });
+                    Ok(Forked::Parent { pid, pidfd })
+                }
+                Some(Msg::Failed(m)) => Err(Error::other(m)),
+                other => Err(Error::other(format!(
+                    "unexpected message while cloning the init: {other:?}"
+                ))),
+            }
+        }
+    }
 }
 
 /// A warning on stderr in runc's log-line format (the runtime's logger is not

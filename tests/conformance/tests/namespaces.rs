@@ -181,6 +181,53 @@ fn join_namespaces_of_another_container_by_path() {
 }
 
 #[test]
+fn join_a_user_namespace_and_make_a_pid_namespace() {
+    // Container A owns a user namespace (0 -> 100000). B joins it by path but makes its
+    // own pid, mount and other namespaces: they must belong to A's user namespace, and B
+    // is pid 1 of its own pid namespace, root inside, an unprivileged id outside.
+    let rt = Runtime::new("userns-join");
+    let mut a = Bundle::new("userns-join-a");
+    a.set_namespace(json!({"type": "user"}));
+    a.config()["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    a.config()["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    a.args(&["sleep", "1000"]);
+    let id_a = unique_id("userns-join-a");
+    let pid_a = rt.create_and_start(&id_a, &a);
+
+    let mut b = Bundle::new("userns-join-b");
+    b.out_dir();
+    b.set_namespace(json!({"type": "user", "path": format!("/proc/{pid_a}/ns/user")}));
+    // runc wants the mappings stated even when it joins (they must match the namespace's).
+    b.config()["linux"]["uidMappings"] = a.config()["linux"]["uidMappings"].clone();
+    b.config()["linux"]["gidMappings"] = a.config()["linux"]["gidMappings"].clone();
+    b.sh(
+        "echo $$; id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; readlink /proc/self/ns/pid; \
+         touch /out/made-by-b",
+    );
+    let id_b = unique_id("userns-join-b");
+    let out = rt.run_ok(&id_b, &b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "B is pid 1 of its own pid namespace\n{out}");
+    assert_eq!(lines[1], "0", "root inside\n{out}");
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"],
+        "A's mapping\n{out}"
+    );
+    let a_ns = |ns: &str| ns_inode(&pid_a.to_string(), ns);
+    assert_eq!(lines[3], a_ns("user"), "B is in A's user namespace");
+    assert_ne!(lines[4], a_ns("pid"), "B's pid namespace is its own");
+    assert_ne!(lines[4], host_ns("pid"));
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(b.path().join("out/made-by-b")).expect("file made by B");
+    assert_eq!(meta.uid(), 100000, "B's root is host uid 100000");
+    rt.assert_gone(&id_b, &b, None);
+    assert_eq!(rt.state_json(&id_a)["status"], "running");
+}
+
+#[test]
 fn join_nonexistent_namespace_path_fails() {
     let rt = Runtime::new("ns-join-bad");
     let mut b = Bundle::new("ns-join-bad");

@@ -34,7 +34,13 @@ pub fn clone_into(flags: u64) -> Result<Forked> {
     let mut args = CloneArgs {
         flags: flags | libc::CLONE_PIDFD as u64,
         pidfd: &mut pidfd as *mut libc::c_int as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        // With CLONE_PARENT the child inherits our own exit signal (SIGCHLD, from
+        // this same function) and clone3 wants 0 here.
+        exit_signal: if flags & libc::CLONE_PARENT as u64 != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         ..Default::default()
     };
     // SAFETY: args is a valid clone_args for this kernel ABI; stack 0 gives fork

@@ -359,7 +359,10 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
         if *flag == CloneFlags::CLONE_NEWPID {
             continue; // joined by the runtime before clone
         }
-        nix::sched::setns(fd, *flag).ctx(|| format!("linux.namespaces: joining {flag:?}"))?;
+        let joined_already = *flag == CloneFlags::CLONE_NEWUSER && ns.user_joined_before_clone();
+        if !joined_already {
+            nix::sched::setns(fd, *flag).ctx(|| format!("linux.namespaces: joining {flag:?}"))?;
+        }
         if *flag == CloneFlags::CLONE_NEWUSER {
             // Namespaces created after joining a user namespace belong to it.
             let rest = ns.new & !(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP | NEWTIME);

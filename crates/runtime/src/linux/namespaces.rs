@@ -64,12 +64,14 @@ impl Namespaces {
                 1
             }
         });
-        if out.joins(CloneFlags::CLONE_NEWUSER) && out.new.contains(CloneFlags::CLONE_NEWPID) {
-            return Err(Error::invalid(
-                "linux.namespaces: joining a user namespace by path while creating a pid namespace is not supported by this build",
-            ));
-        }
         Ok(out)
+    }
+
+    /// A pid namespace made while joining a user namespace must belong to that user
+    /// namespace, so the init is cloned by an intermediate that has joined it first
+    /// (see `container::spawn_init`); the init then finds itself in it already.
+    pub fn user_joined_before_clone(&self) -> bool {
+        self.joins(CloneFlags::CLONE_NEWUSER) && self.creates(CloneFlags::CLONE_NEWPID)
     }
 
     pub fn joins(&self, f: CloneFlags) -> bool {

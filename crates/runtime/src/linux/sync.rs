@@ -29,6 +29,9 @@ pub enum Msg {
     Ack,
     /// Init -> parent: setup failed with this message.
     Failed(String),
+    /// Intermediate -> parent: the init was cloned with this pid (see
+    /// `container::spawn_init`).
+    Spawned(i32),
 }
 
 impl Msg {
@@ -41,6 +44,7 @@ impl Msg {
             Msg::Ready => b"ready".to_vec(),
             Msg::Ack => b"ack".to_vec(),
             Msg::Failed(m) => [b"err:".as_slice(), m.as_bytes()].concat(),
+            Msg::Spawned(pid) => format!("pid:{pid}").into_bytes(),
         }
     }
     fn decode(b: &[u8]) -> Option<Msg> {
@@ -51,6 +55,9 @@ impl Msg {
             _ if b.starts_with(b"go:") => Msg::Go(String::from_utf8_lossy(&b[3..]).into_owned()),
             b"ready" => Msg::Ready,
             b"ack" => Msg::Ack,
+            _ if b.starts_with(b"pid:") => {
+                Msg::Spawned(std::str::from_utf8(&b[4..]).ok()?.parse().ok()?)
+            }
             _ => Msg::Failed(String::from_utf8_lossy(b.strip_prefix(b"err:")?).into_owned()),
         })
     }
