@@ -145,11 +145,13 @@ mod tests {
         let (a, b) = Channel::pair().unwrap();
         a.send(&Msg::Go("{}".into())).unwrap();
         a.send(&Msg::Failed("mount /proc: EPERM".into())).unwrap();
+        a.send(&Msg::Spawned(4242)).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Msg::Go("{}".into())));
         assert_eq!(
             b.recv().unwrap(),
             Some(Msg::Failed("mount /proc: EPERM".into()))
         );
+        assert_eq!(b.recv().unwrap(), Some(Msg::Spawned(4242)));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }
