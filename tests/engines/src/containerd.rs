@@ -57,23 +57,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
         let mut c = Containerd { child, sock, log };
-        let start = Instant::now();
-        loop {
-            if c.sock.exists() && run(c.ctr().arg("version")).ok() {
-                break;
-            }
-            if let Ok(Some(status)) = c.child.try_wait() {
-                panic!("containerd exited ({status}) at start:\n{}", c.log_text());
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                panic!(
-                    "containerd did not answer on {} within 30s:\n{}",
-                    c.sock.display(),
-                    c.log_text()
-                );
-            }
-            sleep(Duration::from_millis(50));
-        }
+        let mut probe = c.ctr();
+        probe.arg("version");
+        wait_until_answering(
+            "containerd",
+            &mut c.child,
+            &c.sock,
+            &mut probe,
+            Duration::from_secs(30),
+            &c.log,
+        );
         c
     }
 
@@ -92,6 +85,33 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Waits until a daemon just started answers `probe` (a `version` command) on `sock`; fails the
+/// test, with the daemon's log, when the daemon exits first or does not answer within `limit`.
+pub fn wait_until_answering(
+    name: &str,
+    child: &mut Child,
+    sock: &Path,
+    probe: &mut Command,
+    limit: Duration,
+    log: &Path,
+) {
+    let log_text = || fs::read_to_string(log).unwrap_or_default();
+    let start = Instant::now();
+    while !(sock.exists() && run(probe).ok()) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{name} exited ({status}) at start:\n{}", log_text());
+        }
+        if start.elapsed() > limit {
+            panic!(
+                "{name} did not answer on {} within {limit:?}:\n{}",
+                sock.display(),
+                log_text()
+            );
+        }
+        sleep(Duration::from_millis(50));
     }
 }
 

@@ -3,7 +3,8 @@
 //! `--add-runtime`), stopped when dropped, also when the test fails.
 
 use crate::command::run;
-use crate::containerd::{stop_child, Containerd};
+use crate::containerd::{stop_child, wait_until_answering, Containerd};
+use crate::docker_cli::DockerCli;
 use crate::image::rootfs_tar;
 use crate::runtime::{require, runtimes, which, Runtime};
 use crate::tempdir::TempDir;
@@ -11,8 +12,7 @@ use crate::IMAGE;
 use std::fs::{self, File};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The docker.io client (/usr/bin/docker), not any other docker on PATH.
 const CLIENT: &str = "/usr/bin/docker";
@@ -82,23 +82,16 @@ impl Docker {
             containerd,
             dir,
         };
-        let start = Instant::now();
-        loop {
-            if d.sock.exists() && run(d.cmd().arg("version")).ok() {
-                break;
-            }
-            if let Ok(Some(status)) = d.dockerd.try_wait() {
-                panic!("dockerd exited ({status}) at start:\n{}", d.log_text());
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                panic!(
-                    "dockerd did not answer on {} within 60s:\n{}",
-                    d.sock.display(),
-                    d.log_text()
-                );
-            }
-            sleep(Duration::from_millis(100));
-        }
+        let mut probe = d.cmd();
+        probe.arg("version");
+        wait_until_answering(
+            "dockerd",
+            &mut d.dockerd,
+            &d.sock,
+            &mut probe,
+            Duration::from_secs(60),
+            &d.log,
+        );
         run(d.cmd().arg("import").arg(rootfs_tar()).arg(IMAGE))
             .check()
             .unwrap_or_else(|e| panic!("docker import of the busybox rootfs: {e}"));
@@ -114,16 +107,37 @@ impl Docker {
         c
     }
 
-    /// `docker run --runtime NAME --network none` (options, image and command follow).
-    /// runc is dockerd's built-in `runc`; vsbx is the `--add-runtime` entry.
-    pub fn run(&self, rt: &Runtime) -> Command {
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl DockerCli for Docker {
+    fn engine(&self) -> &'static str {
+        "docker"
+    }
+
+    /// `docker run --runtime NAME --network none`: runc is dockerd's built-in `runc`, vsbx the
+    /// `--add-runtime` entry.
+    fn run(&self, rt: &Runtime) -> Command {
         let mut c = self.cmd();
         c.args(["run", "--runtime", rt.name, "--network", "none"]);
         c
     }
 
-    pub fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+    /// `docker`: dockerd keeps the runtime of each container.
+    fn with(&self, _rt: &Runtime) -> Command {
+        self.cmd()
+    }
+
+    /// Options of the host's `ps`, which dockerd runs and filters by the container's pids.
+    fn top_pid_args(&self) -> &'static [&'static str] {
+        &["-o", "pid,args"]
+    }
+
+    /// `docker rm --force` kills with SIGKILL (it has no `--time`).
+    fn rm_now_opts(&self) -> &'static [&'static str] {
+        &["--force"]
     }
 }
 

@@ -9,14 +9,17 @@ pub mod command;
 pub mod compare;
 pub mod containerd;
 pub mod docker;
+pub mod docker_cli;
 pub mod host;
 pub mod image;
 pub mod podman;
 pub mod runtime;
+pub mod scenarios;
 pub mod tempdir;
 
 pub use command::{cmdline, run, run_tty, want, want_all, Out};
 pub use compare::{differential, Obs};
+pub use docker_cli::DockerCli;
 pub use runtime::{runtimes, Runtime};
 pub use tempdir::TempDir;
 

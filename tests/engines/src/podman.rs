@@ -2,6 +2,7 @@
 //! under a temp dir, so tests don't touch the host's containers or each other's.
 
 use crate::command::run;
+use crate::docker_cli::DockerCli;
 use crate::image::rootfs_tar;
 use crate::runtime::{vsbx, which, Runtime};
 use crate::tempdir::TempDir;
@@ -73,23 +74,38 @@ impl Podman {
         c
     }
 
-    /// `podman --runtime PATH`.
-    pub fn with(&self, rt: &Runtime) -> Command {
-        let mut c = self.cmd();
-        c.arg("--runtime").arg(&rt.path);
-        c
+    /// The containers.conf the tests use (with the `vsbx` runtime entry).
+    pub fn conf(&self) -> &Path {
+        &self.conf
+    }
+}
+
+impl DockerCli for Podman {
+    fn engine(&self) -> &'static str {
+        "podman"
     }
 
-    /// `podman --runtime PATH run --network none` (options, image and command follow).
-    pub fn run(&self, rt: &Runtime) -> Command {
+    /// `podman --runtime PATH run --network none`.
+    fn run(&self, rt: &Runtime) -> Command {
         let mut c = self.with(rt);
         c.args(["run", "--network", "none"]);
         c
     }
 
-    /// The containers.conf the tests use (with the `vsbx` runtime entry).
-    pub fn conf(&self) -> &Path {
-        &self.conf
+    /// `podman --runtime PATH`: podman looks a container's runtime up by the one it is given.
+    fn with(&self, rt: &Runtime) -> Command {
+        let mut c = self.cmd();
+        c.arg("--runtime").arg(&rt.path);
+        c
+    }
+
+    /// AIX format descriptors.
+    fn top_pid_args(&self) -> &'static [&'static str] {
+        &["pid", "args"]
+    }
+
+    fn rm_now_opts(&self) -> &'static [&'static str] {
+        &["--force", "--time", "0"]
     }
 }
 

@@ -16,6 +16,12 @@ impl Runtime {
         self.name == "runc"
     }
 
+    /// A container name (or id) for `what` unique to this runtime, `what-runc` or `what-vsbx`,
+    /// so leftovers of one runtime's run never clash with the next.
+    pub fn ctr_name(&self, what: &str) -> String {
+        format!("{what}-{}", self.name)
+    }
+
     pub fn path_str(&self) -> &str {
         self.path.to_str().expect("runtime path is UTF-8")
     }

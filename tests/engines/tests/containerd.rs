@@ -6,11 +6,8 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 use vsbx_engines::containerd::{Ctr, NAMESPACE};
 use vsbx_engines::host::cgroup_v1_file;
-use vsbx_engines::{differential, run, run_tty, want, Obs, Runtime, IMAGE};
-
-fn id(what: &str, rt: &Runtime) -> String {
-    format!("{what}-{}", rt.name)
-}
+use vsbx_engines::scenarios::{CHILD_KILLED, OUT_ERR_EXIT_3, OVER_16M, TTY_SCRIPT, TTY_SEEN};
+use vsbx_engines::{differential, run, run_tty, want, Obs, IMAGE};
 
 /// The STATUS column of `ctr task ls` for `task`.
 fn task_status(c: &Ctr, task: &str) -> Result<String, String> {
@@ -72,17 +69,19 @@ fn run_rm_output_and_exit_codes() {
         |rt| {
             let mut o = Obs::new();
             want(
-                run(c.run(rt).args(["--rm", IMAGE, &id("true", rt), "true"])),
+                run(c
+                    .run(rt)
+                    .args(["--rm", IMAGE, &rt.ctr_name("true"), "true"])),
                 0,
             )?;
             let r = want(
                 run(c.run(rt).args([
                     "--rm",
                     IMAGE,
-                    &id("exit3", rt),
+                    &rt.ctr_name("exit3"),
                     "sh",
                     "-c",
-                    "echo out; echo err >&2; exit 3",
+                    OUT_ERR_EXIT_3,
                 ])),
                 3,
             )?;
@@ -91,10 +90,10 @@ fn run_rm_output_and_exit_codes() {
                 run(c.run(rt).args([
                     "--rm",
                     IMAGE,
-                    &id("kill9", rt),
+                    &rt.ctr_name("kill9"),
                     "sh",
                     "-c",
-                    "sleep 1000 & kill -9 $!; wait $!",
+                    CHILD_KILLED,
                 ])),
                 137,
             )?;
@@ -102,7 +101,7 @@ fn run_rm_output_and_exit_codes() {
             let r = want(
                 run(c
                     .run(rt)
-                    .args(["--rm", IMAGE, &id("missing", rt), "/no/such/binary"])),
+                    .args(["--rm", IMAGE, &rt.ctr_name("missing"), "/no/such/binary"])),
                 1,
             )?;
             o.put(
@@ -113,7 +112,7 @@ fn run_rm_output_and_exit_codes() {
             // hierarchy: both runtimes put every container there (runc joins every v1
             // hierarchy; vsbx joins devices, freezer and those the spec's resources use,
             // and this container has no memory limit).
-            let cg = id("cgroup", rt);
+            let cg = rt.ctr_name("cgroup");
             let r = want(
                 run(c
                     .run(rt)
@@ -142,7 +141,7 @@ fn run_rm_output_and_exit_codes() {
                     "--cwd",
                     "/tmp",
                     IMAGE,
-                    &id("env", rt),
+                    &rt.ctr_name("env"),
                     "sh",
                     "-c",
                     "echo $FOO $(pwd)",
@@ -171,7 +170,7 @@ fn detached_exec_ps_kill_delete() {
         ],
         |rt| {
             let mut o = Obs::new();
-            let t = id("detached", rt);
+            let t = rt.ctr_name("detached");
             let (log, uri) = c.log_uri(&format!("{t}.log"));
             want(
                 run(c.run(rt).args([
@@ -244,7 +243,7 @@ fn detached_exec_ps_kill_delete() {
             o.put("exit code after SIGTERM", wait_and_delete(&c, &t)?);
             o.put("log", fs::read_to_string(&log).unwrap_or_default().trim());
 
-            let t = id("killed", rt);
+            let t = rt.ctr_name("killed");
             want(
                 run(c
                     .run(rt)
@@ -264,27 +263,23 @@ fn detached_exec_ps_kill_delete() {
 #[test]
 fn interactive_tty() {
     let c = Ctr::start();
-    differential(
-        "ctr run -t",
-        &[("terminal", "/dev/pts/0\nstdin-tty\nstdout-tty")],
-        |rt| {
-            let mut o = Obs::new();
-            let r = want(
-                run_tty(c.run(rt).args([
-                    "--rm",
-                    "-t",
-                    IMAGE,
-                    &id("tty", rt),
-                    "sh",
-                    "-c",
-                    "tty; [ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; exit 4",
-                ])),
-                4,
-            )?;
-            o.put("terminal", r.text());
-            Ok(o)
-        },
-    );
+    differential("ctr run -t", &[("terminal", TTY_SEEN)], |rt| {
+        let mut o = Obs::new();
+        let r = want(
+            run_tty(c.run(rt).args([
+                "--rm",
+                "-t",
+                IMAGE,
+                &rt.ctr_name("tty"),
+                "sh",
+                "-c",
+                TTY_SCRIPT,
+            ])),
+            4,
+        )?;
+        o.put("terminal", r.text());
+        Ok(o)
+    });
 }
 
 #[test]
@@ -303,7 +298,7 @@ fn memory_and_cpu_limits_pause_resume() {
         ],
         |rt| {
             let mut o = Obs::new();
-            let t = id("limits", rt);
+            let t = rt.ctr_name("limits");
             want(
                 run(c.run(rt).args([
                     "-d",
@@ -357,10 +352,10 @@ fn memory_and_cpu_limits_pause_resume() {
                 "--memory-limit",
                 "16777216",
                 IMAGE,
-                &id("oom", rt),
+                &rt.ctr_name("oom"),
                 "sh",
                 "-c",
-                "head -c 64m /dev/zero | tail > /dev/null",
+                OVER_16M,
             ]));
             o.put("exit over memory limit", want(r, 137)?.code);
             Ok(o)
