@@ -228,6 +228,32 @@ fn join_a_user_namespace_and_make_a_pid_namespace() {
 }
 
 #[test]
+fn join_a_namespace_of_the_wrong_type_fails_cleanly() {
+    // A network namespace given as the user namespace to join, with a new pid namespace:
+    // setns refuses it; create fails with one line and leaves nothing behind.
+    let rt = Runtime::new("userns-join-bad");
+    let mut b = Bundle::new("userns-join-bad");
+    b.set_namespace(json!({"type": "user", "path": "/proc/self/ns/net"}));
+    b.config()["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config()["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let id = unique_id("userns-join-bad");
+    let out = rt.create(&id, &b);
+    out.assert_failed();
+    // runc prints one fatal line per nsexec stage and then its error; vsbx one line.
+    if !is_runc() {
+        out.assert_one_line_error();
+    }
+    assert!(
+        out.stderr.contains("user namespace"),
+        "the error names the user namespace: {}",
+        out.stderr
+    );
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
 fn join_nonexistent_namespace_path_fails() {
     let rt = Runtime::new("ns-join-bad");
     let mut b = Bundle::new("ns-join-bad");
