@@ -140,6 +140,8 @@ impl Rule {
             })?,
         };
         let kind = match r.typ() {
+            // Type "a" covers every device whatever major, minor and access say: the v1
+            // controller reads "a ..." as a reset to allow-all or deny-all.
             Some(LinuxDeviceType::A) | None => return Ok(Some(Rule::All { allow: r.allow() })),
             Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => Kind::Char,
             Some(LinuxDeviceType::B) => Kind::Block,
