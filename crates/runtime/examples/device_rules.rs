@@ -6,26 +6,12 @@
 //! cargo run --release -p vsbx-runtime --example device_rules [ROUNDS]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::LinuxDeviceCgroup;
 use vsbx_runtime::cgroups::devices;
-
-fn mount_of(fstype: &str, opt: Option<&str>) -> Option<PathBuf> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mi.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        let mut r = right.split_whitespace();
-        let (t, _, opts) = (r.next()?, r.next()?, r.next()?);
-        let ok = t == fstype && opt.is_none_or(|o| opts.split(',').any(|x| x == o));
-        if ok {
-            left.split_whitespace().nth(4).map(PathBuf::from)
-        } else {
-            None
-        }
-    })
-}
+use vsbx_runtime::cgroups::find_mount;
 
 /// Median time of `rounds` runs of mkdir + apply, rmdir excluded.
 fn measure(root: &Path, v2: bool, rules: &[devices::Rule], rounds: usize) -> Duration {
@@ -47,8 +33,8 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("ROUNDS: a number"))
         .unwrap_or(500);
-    let v1 = mount_of("cgroup", Some("devices")).expect("no v1 devices hierarchy");
-    let v2 = mount_of("cgroup2", None).expect("no cgroup2 mount");
+    let v1 = find_mount("cgroup", Some("devices")).expect("no v1 devices hierarchy");
+    let v2 = find_mount("cgroup2", None).expect("no cgroup2 mount");
     // runc's default spec: deny everything, then the defaults.
     let deny_all: LinuxDeviceCgroup =
         serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).expect("rule");

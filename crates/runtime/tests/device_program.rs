@@ -13,6 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use vsbx_runtime::cgroups::devices::{self, Kind, Rule, State, MKNOD, READ, WRITE};
+use vsbx_runtime::cgroups::find_mount;
 
 /// A device node to probe: type, major, minor. None of these has side effects on open.
 const DEVICES: &[(Kind, u32, u32)] = &[
@@ -27,18 +28,6 @@ const DEVICES: &[(Kind, u32, u32)] = &[
 
 /// Accesses per device: open read-only, write-only, read-write, and mknod.
 const ACCESSES: &[u8] = &[READ, WRITE, READ | WRITE, MKNOD];
-
-fn mount_of(fstype: &str, want_opt: Option<&str>) -> Option<PathBuf> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mi.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        let mut r = right.split_whitespace();
-        let (t, _, opts) = (r.next()?, r.next()?, r.next()?);
-        let ok = t == fstype && want_opt.is_none_or(|o| opts.split(',').any(|x| x == o));
-        ok.then(|| left.split_whitespace().nth(4).map(PathBuf::from))
-            .flatten()
-    })
-}
 
 struct Probe {
     /// Existing nodes, one per DEVICES entry.
@@ -174,8 +163,8 @@ impl Drop for Cgroup {
 
 #[test]
 fn v2_program_allows_exactly_what_v1_allows() {
-    let v2 = mount_of("cgroup2", None).expect("this test needs a cgroup2 mount");
-    let v1 = mount_of("cgroup", Some("devices"));
+    let v2 = find_mount("cgroup2", None).expect("this test needs a cgroup2 mount");
+    let v1 = find_mount("cgroup", Some("devices"));
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let probe = Probe::new(tmp.path());
 
@@ -244,7 +233,7 @@ fn v2_program_allows_exactly_what_v1_allows() {
 
 #[test]
 fn a_program_on_a_parent_still_applies_to_its_children() {
-    let v2 = mount_of("cgroup2", None).expect("this test needs a cgroup2 mount");
+    let v2 = find_mount("cgroup2", None).expect("this test needs a cgroup2 mount");
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let probe = Probe::new(tmp.path());
     let parent = Cgroup(v2.join(format!("vsbx-devtest-parent-{}", std::process::id())));

@@ -154,6 +154,23 @@ impl Layout {
     }
 }
 
+/// Where this process sees a filesystem of type `fstype` mounted (the first in
+/// /proc/self/mountinfo), optionally one mounted with the option `opt` (e.g. a v1
+/// hierarchy: "cgroup" with "devices").
+pub fn find_mount(fstype: &str, opt: Option<&str>) -> Option<PathBuf> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let mut r = right.split_whitespace();
+        let (t, _source, opts) = (r.next()?, r.next()?, r.next()?);
+        let wanted = t == fstype && opt.is_none_or(|o| opts.split(',').any(|x| x == o));
+        if !wanted {
+            return None;
+        }
+        left.split_whitespace().nth(4).map(PathBuf::from)
+    })
+}
+
 /// Strips the leading '/' and refuses '..' so a cgroupsPath cannot leave its hierarchy.
 fn clean_relative(path: &Path) -> Result<PathBuf> {
     let mut out = PathBuf::new();
