@@ -248,32 +248,32 @@ fn compute_node_worker_thread_and_child_process() {
     );
 }
 
+/// compute: no IP sockets, a read-only root, a writable /tmp (python and raw probes alike).
+const COMPUTE_EXPECTED: &[(&str, &[&str])] = &[
+    ("connect", &["EPERM"]),
+    ("connect_external", &["EPERM"]),
+    ("create_root", &["EROFS"]),
+    ("create_etc", &["EROFS"]),
+    ("create_tmp", &["ok"]),
+];
+
+/// network: sockets work, nothing listens on 127.0.0.1:9, and there is no route out.
+const NETWORK_EXPECTED: &[(&str, &[&str])] = &[
+    ("connect", &["ECONNREFUSED"]),
+    ("connect_external", &["ENETUNREACH"]),
+    ("create_root", &["EROFS"]),
+    ("create_etc", &["EROFS"]),
+    ("create_tmp", &["ok"]),
+];
+
 #[test]
 fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_python() {
-    python_probes(
-        "compute",
-        &[
-            ("connect", &["EPERM"]),
-            ("connect_external", &["EPERM"]),
-            ("create_root", &["EROFS"]),
-            ("create_etc", &["EROFS"]),
-            ("create_tmp", &["ok"]),
-        ],
-    );
+    python_probes("compute", COMPUTE_EXPECTED);
 }
 
 #[test]
 fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_raw() {
-    raw_probes(
-        "compute",
-        &[
-            ("connect", &["EPERM"]),
-            ("connect_external", &["EPERM"]),
-            ("create_root", &["EROFS"]),
-            ("create_etc", &["EROFS"]),
-            ("create_tmp", &["ok"]),
-        ],
-    );
+    raw_probes("compute", COMPUTE_EXPECTED);
 }
 
 // ---- network: IP sockets on loopback ----
@@ -292,29 +292,10 @@ fn network_python_tcp_and_udp_on_loopback() {
 
 #[test]
 fn network_reaches_only_loopback_and_denies_the_rest_python() {
-    python_probes(
-        "network",
-        &[
-            // sockets work, nothing listens on 127.0.0.1:9, and there is no route out
-            ("connect", &["ECONNREFUSED"]),
-            ("connect_external", &["ENETUNREACH"]),
-            ("create_root", &["EROFS"]),
-            ("create_etc", &["EROFS"]),
-            ("create_tmp", &["ok"]),
-        ],
-    );
+    python_probes("network", NETWORK_EXPECTED);
 }
 
 #[test]
 fn network_reaches_only_loopback_and_denies_the_rest_raw() {
-    raw_probes(
-        "network",
-        &[
-            ("connect", &["ECONNREFUSED"]),
-            ("connect_external", &["ENETUNREACH"]),
-            ("create_root", &["EROFS"]),
-            ("create_etc", &["EROFS"]),
-            ("create_tmp", &["ok"]),
-        ],
-    );
+    raw_probes("network", NETWORK_EXPECTED);
 }
