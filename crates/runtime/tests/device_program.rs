@@ -185,10 +185,7 @@ fn v2_program_allows_exactly_what_v1_allows() {
         // deny all, allow only mknod of 10:200 and reads of 136:*
         &[(false, "a"), (true, "c 10:200 m"), (true, "c 136:* r")],
     ];
-    let defaults: Vec<Rule> = devices::DEFAULT_ALLOWED
-        .iter()
-        .map(|l| Rule::parse(true, l).unwrap())
-        .collect();
+    let defaults = devices::DEFAULT_ALLOWED;
     let mut restricted = 0;
     for (n, list) in lists.iter().enumerate() {
         for with_defaults in [false, true] {
@@ -197,7 +194,7 @@ fn v2_program_allows_exactly_what_v1_allows() {
                 .map(|(a, l)| Rule::parse(*a, l).unwrap())
                 .collect();
             if with_defaults {
-                rules.extend(defaults.iter().cloned());
+                rules.extend_from_slice(defaults);
             }
             let state = State::from_rules(&rules);
             let want = expected(&state);

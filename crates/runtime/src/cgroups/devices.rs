@@ -43,19 +43,32 @@ pub enum Rule {
     },
 }
 
-/// The devices every container may use, applied after the spec's own rules (as runc does).
-pub const DEFAULT_ALLOWED: &[&str] = &[
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 5:0 rwm",
-    "c 5:1 rwm",
-    "c 5:2 rwm",
-    "c 136:* rwm",
+/// An allow rule for `rwm`-style access to one device pattern (`None` = '*').
+const fn allow(kind: Kind, major: Option<u32>, minor: Option<u32>, access: u8) -> Rule {
+    Rule::Dev {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access,
+    }
+}
+
+/// The devices every container may use, applied after the spec's own rules (as runc does,
+/// without tun): mknod of any node, null, zero, full, random, urandom, tty, console,
+/// ptmx and the pty slaves.
+pub const DEFAULT_ALLOWED: &[Rule] = &[
+    allow(Kind::Char, None, None, MKNOD),
+    allow(Kind::Block, None, None, MKNOD),
+    allow(Kind::Char, Some(1), Some(3), ALL_ACCESS),
+    allow(Kind::Char, Some(1), Some(5), ALL_ACCESS),
+    allow(Kind::Char, Some(1), Some(7), ALL_ACCESS),
+    allow(Kind::Char, Some(1), Some(8), ALL_ACCESS),
+    allow(Kind::Char, Some(1), Some(9), ALL_ACCESS),
+    allow(Kind::Char, Some(5), Some(0), ALL_ACCESS),
+    allow(Kind::Char, Some(5), Some(1), ALL_ACCESS),
+    allow(Kind::Char, Some(5), Some(2), ALL_ACCESS),
+    allow(Kind::Char, Some(136), None, ALL_ACCESS),
 ];
 
 fn parse_access(s: &str) -> Option<u8> {
@@ -194,9 +207,7 @@ pub fn container_rules(spec_rules: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
     for (i, r) in spec_rules.iter().enumerate() {
         out.extend(Rule::from_spec(r, i)?);
     }
-    for line in DEFAULT_ALLOWED {
-        out.push(Rule::parse(true, line)?);
-    }
+    out.extend_from_slice(DEFAULT_ALLOWED);
     Ok(out)
 }
 
@@ -606,6 +617,27 @@ mod tests {
     }
 
     #[test]
+    fn default_devices_as_v1_lines() {
+        let lines: Vec<String> = DEFAULT_ALLOWED.iter().map(Rule::v1_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "c *:* m",
+                "b *:* m",
+                "c 1:3 rwm",
+                "c 1:5 rwm",
+                "c 1:7 rwm",
+                "c 1:8 rwm",
+                "c 1:9 rwm",
+                "c 5:0 rwm",
+                "c 5:1 rwm",
+                "c 5:2 rwm",
+                "c 136:* rwm",
+            ]
+        );
+    }
+
+    #[test]
     fn lines_parse_and_render_back() {
         for l in ["a", "c 1:3 rw", "b *:* m", "c 136:* rwm", "c 10:200 w"] {
             assert_eq!(Rule::parse(true, l).unwrap().v1_line(), l);
@@ -737,11 +769,7 @@ mod tests {
         ];
         for list in lists {
             let mut rs = rules(list);
-            rs.extend(
-                DEFAULT_ALLOWED
-                    .iter()
-                    .map(|l| Rule::parse(true, l).unwrap()),
-            );
+            rs.extend_from_slice(DEFAULT_ALLOWED);
             let s = State::from_rules(&rs);
             let p = program(&s);
             for kind in [Kind::Char, Kind::Block] {
