@@ -29,6 +29,14 @@ const DEVICES: &[(Kind, u32, u32)] = &[
 /// Accesses per device: open read-only, write-only, read-write, and mknod.
 const ACCESSES: &[u8] = &[READ, WRITE, READ | WRITE, MKNOD];
 
+/// The S_IF* bits of a node of this kind, for mknod.
+fn file_type(kind: Kind) -> libc::mode_t {
+    match kind {
+        Kind::Block => libc::S_IFBLK,
+        Kind::Char => libc::S_IFCHR,
+    }
+}
+
 struct Probe {
     /// Existing nodes, one per DEVICES entry.
     nodes: Vec<CString>,
@@ -41,11 +49,7 @@ impl Probe {
         let mut nodes = Vec::new();
         for (i, (kind, maj, min)) in DEVICES.iter().enumerate() {
             let p = CString::new(dir.join(format!("n{i}")).as_os_str().as_bytes()).unwrap();
-            let mode = if *kind == Kind::Block {
-                libc::S_IFBLK
-            } else {
-                libc::S_IFCHR
-            } | 0o666;
+            let mode = file_type(*kind) | 0o666;
             // SAFETY: p is a valid C string; mknod has no memory effects.
             let r = unsafe { libc::mknod(p.as_ptr(), mode, libc::makedev(*maj, *min)) };
             assert_eq!(r, 0, "mknod {p:?}: {}", std::io::Error::last_os_error());
@@ -79,11 +83,7 @@ impl Probe {
                 for (i, (kind, maj, min)) in DEVICES.iter().enumerate() {
                     for acc in ACCESSES {
                         let r = if *acc == MKNOD {
-                            let mode = if *kind == Kind::Block {
-                                libc::S_IFBLK
-                            } else {
-                                libc::S_IFCHR
-                            } | 0o600;
+                            let mode = file_type(*kind) | 0o600;
                             let r =
                                 libc::mknod(self.scratch.as_ptr(), mode, libc::makedev(*maj, *min));
                             if r == 0 {
