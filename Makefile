@@ -44,11 +44,11 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit conformance engines
+test: deps runners unit conformance security engines
 
 unit:
 	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
-	$(CARGO) test --workspace --exclude vsbx-conformance --exclude vsbx-engines
+	$(CARGO) test --workspace --exclude vsbx-conformance --exclude vsbx-engines --exclude vsbx-security
 
 conformance: conformance-vsbx conformance-runc
 
@@ -93,3 +93,15 @@ engines-podman engines-docker engines-containerd: engines-%: engines-deps
 install-podman: build
 	install -m 0755 $(RUNTIME) /usr/local/bin/vsbx-runtime
 	./scripts/engines/podman-conf.sh /usr/local/bin/vsbx-runtime
+
+# Exploit-grade tests (tests/security): the published container-escape attacks, each run against
+# vsbx-runtime and against Debian's runc 1.1.5.
+.PHONY: security security-vsbx security-runc
+security: security-vsbx security-runc
+
+security-vsbx:
+	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
+	VSBX_TEST_RUNTIME=$(CURDIR)/target/debug/vsbx-runtime $(CARGO) test -p vsbx-security --no-fail-fast -- --test-threads=2
+
+security-runc:
+	VSBX_TEST_RUNTIME=runc $(CARGO) test -p vsbx-security --no-fail-fast -- --test-threads=2

@@ -1,0 +1,54 @@
+//! Helpers for the exploit suite in `tests/*.rs`.
+//!
+//! Each test file is one published runc or crun container-escape CVE. A test runs the attack
+//! itself, as its authors published it: a static program (`exploits/*.c`, built here with
+//! `gcc -static`) inside the container, racing where the original races, and then checks what
+//! the host kept. The runtime under test is chosen as in the conformance suite
+//! (`VSBX_TEST_RUNTIME`: a path or a name on PATH; default `target/debug/vsbx-runtime`), and
+//! every test also runs against Debian's runc 1.1.5. Where runc 1.1.5 is still vulnerable, the
+//! test says so and expects the attack to succeed there.
+
+pub use vsbx_conformance::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The directory holding the C sources of the attack programs.
+pub fn exploits_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("exploits")
+}
+
+/// Builds `exploits/NAME.c` as a static binary (once per test process) and returns its path.
+/// Panics with what is missing when gcc or the static libc is not installed.
+pub fn exploit(name: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let src = exploits_dir().join(format!("{name}.c"));
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/security-exploits");
+    std::fs::create_dir_all(&out_dir).expect("mkdir the exploit build dir");
+    let bin = out_dir.join(name);
+    let fresh = |b: &Path| {
+        let (Ok(b), Ok(s)) = (b.metadata(), src.metadata()) else {
+            return false;
+        };
+        matches!((b.modified(), s.modified()), (Ok(b), Ok(s)) if b >= s)
+    };
+    if !fresh(&bin) {
+        let tmp = out_dir.join(format!("{name}.tmp{}", std::process::id()));
+        let out = Command::new("gcc")
+            .args(["-static", "-O1", "-Wall", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .output()
+            .unwrap_or_else(|e| panic!("the security suite needs gcc to build {name}.c: {e}"));
+        assert!(
+            out.status.success(),
+            "`gcc -static {}` failed (install gcc and libc6-dev): {}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::rename(&tmp, &bin).expect("move the built exploit into place");
+    }
+    bin
+}
