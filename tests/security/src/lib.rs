@@ -10,6 +10,8 @@
 
 pub use vsbx_conformance::*;
 
+pub mod attack;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
