@@ -10,9 +10,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A harmless, host-wide (not namespaced) sysctl that stands in for `core_pattern` in the
-/// published attacks: the time the kernel waits for a lease holder before breaking a file lease.
-/// Nothing on this machine uses file leases, and the guard puts the value back.
-pub const LEASE_BREAK_TIME: &str = "/proc/sys/fs/lease-break-time";
+/// published attacks: how many more hung-task warnings the kernel will log. Nothing on this
+/// machine depends on it, and [`HostKnob`] puts the value back. (Not fs.lease-break-time, which
+/// other suites of this crate use: two suites racing on one knob would see each other's writes.)
+pub const HOST_KNOB: &str = "/proc/sys/kernel/hung_task_warnings";
+
+/// [`HOST_KNOB`] relative to a procfs mount point.
+pub const HOST_KNOB_IN_PROC: &str = "sys/kernel/hung_task_warnings";
 
 /// A host knob held for the length of a test: an exclusive lock (a file lock, so that test
 /// binaries running at the same time take turns), the value it had, and a value the attack
@@ -122,6 +126,8 @@ pub fn lines_with<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = &'
 /// stdout and the lines that count as a successful attack.
 pub struct ProcProbe {
     pub out: crate::Outcome,
+    /// What the probe printed.
+    pub stdout: String,
     /// `unmasked ...` and `wrote ...` lines.
     pub breaches: Vec<String>,
     /// Whether the container saw a real procfs on a real directory at /proc.
@@ -129,8 +135,8 @@ pub struct ProcProbe {
 }
 
 /// Runs `bundle` (whose process is set here to the procfs probe over `candidates`) attached
-/// and reads what the probe reported. The probe tries to write `value` into the host-wide
-/// lease-break-time sysctl through every procfs it finds.
+/// and reads what the probe reported. The probe tries to write `value` into
+/// [`HOST_KNOB`] through every procfs it finds.
 #[track_caller]
 pub fn run_proc_probe(
     rt: &crate::Runtime,
@@ -140,23 +146,40 @@ pub fn run_proc_probe(
     candidates: &[&str],
 ) -> ProcProbe {
     let probe = install(&bundle.rootfs(), "cve_2019_16884");
-    let mut args = vec![probe.as_str(), value];
+    let mut args = vec![probe.as_str(), value, HOST_KNOB_IN_PROC];
     args.extend_from_slice(candidates);
-    bundle.args(&args);
-    let out = rt.run(id, bundle, &[]);
-    let breaches = out
-        .stdout
+    let (out, stdout) = run_logged(rt, id, bundle, &args);
+    let breaches = stdout
         .lines()
         .filter(|l| l.starts_with("unmasked ") || l.starts_with("wrote "))
         .map(str::to_string)
         .collect();
-    let proc_is_real = out
-        .stdout
-        .lines()
-        .any(|l| l == "path /proc kind=dir procfs=1");
+    let proc_is_real = stdout.lines().any(|l| l == "path /proc kind=dir procfs=1");
     ProcProbe {
         out,
+        stdout,
         breaches,
         proc_is_real,
     }
+}
+
+/// Runs `bundle` attached with `args` as the process, its stdout and stderr sent to a file in
+/// the bundle's `/out` volume (some attacks leave the runtime's stdio plumbing broken, e.g. a
+/// /dev/null that is a symlink); returns the outcome and what the program wrote ("" when it
+/// never ran).
+#[track_caller]
+pub fn run_logged(
+    rt: &crate::Runtime,
+    id: &str,
+    bundle: &mut crate::Bundle,
+    args: &[&str],
+) -> (crate::Outcome, String) {
+    let out = bundle.out_dir();
+    let log = out.join("log");
+    let _ = fs::remove_file(&log);
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    bundle.sh(&format!("exec {} > /out/log 2>&1", quoted.join(" ")));
+    let outcome = rt.run(id, bundle, &[]);
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    (outcome, text)
 }

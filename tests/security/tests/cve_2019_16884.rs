@@ -9,7 +9,7 @@
 //! image's `/proc` is a symlink to `/fakeproc`, a directory of the image pre-filled with fake
 //! files, and the container runs a static probe (`exploits/cve_2019_16884.c`) that looks for
 //! procfs at both places, reports every maskedPaths file it can read and tries to write a
-//! host-wide sysctl (fs.lease-break-time, restored afterwards) through each procfs it finds.
+//! host-wide sysctl (kernel.hung_task_warnings, restored afterwards) through each procfs it finds.
 //! Safe outcomes: the runtime refuses the rootfs, or the container has its procfs on a real
 //! `/proc` directory with nothing unmasked and the host's sysctl unchanged.
 //!
@@ -19,12 +19,12 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use vsbx_security::attack::{run_proc_probe, HostKnob, LEASE_BREAK_TIME};
+use vsbx_security::attack::{run_proc_probe, HostKnob, HOST_KNOB};
 use vsbx_security::*;
 
 #[test]
 fn proc_symlink_to_an_image_directory_is_refused_or_harmless() {
-    let knob = HostKnob::hold(LEASE_BREAK_TIME);
+    let knob = HostKnob::hold(HOST_KNOB);
     let rt = Runtime::new("cve-2019-16884");
     let mut b = Bundle::new("cve-2019-16884");
     let root = b.rootfs();
@@ -42,13 +42,13 @@ fn proc_symlink_to_an_image_directory_is_refused_or_harmless() {
     assert_eq!(
         knob.now(),
         knob.saved(),
-        "the container changed the host's {LEASE_BREAK_TIME}: {}",
+        "the container changed the host's {HOST_KNOB}: {}",
         probe.out
     );
     if !probe.out.ok() {
         // Refused: nothing was ever run from this image.
         assert!(
-            !probe.out.stdout.contains("path "),
+            !probe.stdout.contains("path "),
             "the runtime failed but the attack program ran: {}",
             probe.out
         );
@@ -58,12 +58,12 @@ fn proc_symlink_to_an_image_directory_is_refused_or_harmless() {
         probe.breaches.is_empty(),
         "the container got around the procfs protections: {:?}\n{}",
         probe.breaches,
-        probe.out
+        probe.stdout
     );
     assert!(
         probe.proc_is_real,
         "the runtime accepted an image whose /proc is a symlink and mounted procfs where the \
-         image pointed it: {}",
-        probe.out
+         image pointed it: {}\n{}",
+        probe.out, probe.stdout
     );
 }

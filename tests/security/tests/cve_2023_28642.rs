@@ -7,7 +7,7 @@
 //! (a path that exists on the host and not in the image, where a runtime that resolved the
 //! destination against the host would mount procfs). The container runs the procfs probe of
 //! `exploits/cve_2019_16884.c`, which reports where procfs is, every maskedPaths file it can
-//! read, and tries to write a host-wide sysctl (fs.lease-break-time, restored afterwards)
+//! read, and tries to write a host-wide sysctl (kernel.hung_task_warnings, restored afterwards)
 //! through every procfs it finds. Safe outcomes: refusal, or procfs on a real `/proc` directory
 //! with everything masked, the host's sysctl unchanged, and nothing mounted or created on the
 //! host directory.
@@ -18,7 +18,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use vsbx_security::attack::{run_proc_probe, HostKnob, ProcProbe, LEASE_BREAK_TIME};
+use vsbx_security::attack::{run_proc_probe, HostKnob, ProcProbe, HOST_KNOB};
 use vsbx_security::*;
 
 #[track_caller]
@@ -26,12 +26,12 @@ fn assert_refused_or_harmless(knob: &HostKnob, probe: &ProcProbe) {
     assert_eq!(
         knob.now(),
         knob.saved(),
-        "the container changed the host's {LEASE_BREAK_TIME}: {}",
+        "the container changed the host's {HOST_KNOB}: {}",
         probe.out
     );
     if !probe.out.ok() {
         assert!(
-            !probe.out.stdout.contains("path "),
+            !probe.stdout.contains("path "),
             "the runtime failed but the attack program ran: {}",
             probe.out
         );
@@ -41,18 +41,18 @@ fn assert_refused_or_harmless(knob: &HostKnob, probe: &ProcProbe) {
         probe.breaches.is_empty(),
         "the container got around the procfs protections: {:?}\n{}",
         probe.breaches,
-        probe.out
+        probe.stdout
     );
     assert!(
         probe.proc_is_real,
-        "the runtime accepted an image whose /proc is a symlink: {}",
-        probe.out
+        "the runtime accepted an image whose /proc is a symlink: {}\n{}",
+        probe.out, probe.stdout
     );
 }
 
 #[test]
 fn proc_symlink_to_slash_is_refused_or_harmless() {
-    let knob = HostKnob::hold(LEASE_BREAK_TIME);
+    let knob = HostKnob::hold(HOST_KNOB);
     let rt = Runtime::new("cve-2023-28642-root");
     let mut b = Bundle::new("cve-2023-28642-root");
     fs::remove_dir_all(b.rootfs().join("proc")).unwrap();
@@ -64,7 +64,7 @@ fn proc_symlink_to_slash_is_refused_or_harmless() {
 
 #[test]
 fn proc_symlink_to_a_host_path_is_refused_or_harmless() {
-    let knob = HostKnob::hold(LEASE_BREAK_TIME);
+    let knob = HostKnob::hold(HOST_KNOB);
     let rt = Runtime::new("cve-2023-28642-host");
     let mut b = Bundle::new("cve-2023-28642-host");
     // A directory that exists on the host only, with a file the host wants to keep.
