@@ -10,6 +10,7 @@ pub mod process;
 pub mod resolve;
 pub mod rootfs;
 pub mod sched;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod sync;
 pub mod sysctl;
