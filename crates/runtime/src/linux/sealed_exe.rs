@@ -149,15 +149,22 @@ fn overlay_image(path: &Path) -> Result<OwnedFd> {
     // empty tmpfs, reachable only through its fd.
     let tmpfs = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| os("fsopen tmpfs", e))?;
     fsconfig_create(&tmpfs).map_err(|e| os("create tmpfs", e))?;
-    let empty =
-        fsmount(&tmpfs, FsMountFlags::FSMOUNT_CLOEXEC, rdonly).map_err(|e| os("fsmount tmpfs", e))?;
+    let empty = fsmount(&tmpfs, FsMountFlags::FSMOUNT_CLOEXEC, rdonly)
+        .map_err(|e| os("fsmount tmpfs", e))?;
     let overlay =
         fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| os("fsopen overlay", e))?;
     let mut lower = dir.as_os_str().to_owned();
     lower.push(format!(":/proc/self/fd/{}", raw(&empty)));
     // ':' and ',' separate layers and options: a directory containing them cannot be named.
-    if dir.as_os_str().as_bytes().iter().any(|b| matches!(b, b':' | b',' | b'\\')) {
-        return Err(Error::other("the binary's directory name cannot be an overlay layer"));
+    if dir
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .any(|b| matches!(b, b':' | b',' | b'\\'))
+    {
+        return Err(Error::other(
+            "the binary's directory name cannot be an overlay layer",
+        ));
     }
     fsconfig_set_string(&overlay, "lowerdir", lower.as_os_str())
         .map_err(|e| os("overlay lowerdir", e))?;
@@ -263,6 +270,9 @@ mod tests {
             .write(true)
             .open(format!("/proc/self/fd/{}", raw(&f)))
             .unwrap();
-        assert!(w.write_all(b"overwrite").is_err(), "a sealed memfd took a write");
+        assert!(
+            w.write_all(b"overwrite").is_err(),
+            "a sealed memfd took a write"
+        );
     }
 }
