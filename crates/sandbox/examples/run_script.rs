@@ -7,7 +7,7 @@ use std::time::Duration;
 fn main() {
     // First thing: the sandbox refuses to start from a binary a sandboxed program could
     // overwrite, so run from a protected copy (re-executes once).
-    if let Err(e) = vsbx_runtime::linux::sealed_exe::ensure() {
+    if let Err(e) = vsbx_sandbox::protect_binary() {
         eprintln!("run_script: {e}");
         std::process::exit(2);
     }

@@ -75,7 +75,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     // `vsbx run` clones the sandbox's processes from this one: run from a copy of the binary
     // that no sandbox can write (CVE-2019-5736 class). Re-executes once if needed.
-    if let Err(e) = vsbx_runtime::linux::sealed_exe::ensure() {
+    if let Err(e) = vsbx_sandbox::protect_binary() {
         return fail(e);
     }
     let cli = match Cli::try_parse() {
