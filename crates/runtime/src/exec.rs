@@ -340,6 +340,6 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     let env = process::environment(p);
     let args = p.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
-    process::become_process(p, personality, caps, seccomp)?;
-    Err(process::exec_process(p, seccomp, preserve_fds, &exe, &env))
+    process::become_process(p, personality, caps, seccomp, preserve_fds)?;
+    Err(process::exec_process(p, seccomp, &exe, &env))
 }

@@ -293,3 +293,41 @@ fn preserve_fds_beyond_what_was_passed_is_refused() {
     rt.delete_force(&id2).assert_ok();
     rt.assert_gone(&id2, &b2, Some(pid));
 }
+
+#[test]
+fn a_seccomp_profile_without_close_range_still_runs() {
+    // Docker's profile before 2021, many hand-written ones and runtime-tools' default do not
+    // list close_range. Without noNewPrivileges the filter is loaded while the runtime still
+    // holds CAP_SYS_ADMIN, before the user and capabilities change, so the runtime's own fd
+    // sweep must not come after it. The preserved fd must still reach the program.
+    let rt = Runtime::new("no-close-range");
+    let mut b = Bundle::new("no-close-range");
+    b.config()["process"]["noNewPrivileges"] = serde_json::json!(false);
+    b.config()["linux"]["seccomp"] = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    });
+    b.sh("echo via-fd3 >&3; ls /proc/self/fd | tr '\\n' ' '");
+    let id = unique_id("no-close-range");
+    let path = rt.scratch().join("fd3");
+    b.save();
+    rt.track(&id);
+    let mut cmd = rt.command(&[
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    pass_fd(&mut cmd, File::create(&path).unwrap(), 3);
+    let out = rt.exec_command(&mut cmd);
+    out.assert_ok();
+    // ls lists 0, 1, 2, the preserved 3 and the directory it reads.
+    assert_eq!(out.stdout, "0 1 2 3 4 ", "{out}");
+    let mut got = String::new();
+    File::open(&path).unwrap().read_to_string(&mut got).unwrap();
+    assert_eq!(got, "via-fd3\n");
+    rt.assert_gone(&id, &b, None);
+}

@@ -233,6 +233,7 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         linux.and_then(|l| l.personality().as_ref()),
         plan.caps.as_ref(),
         plan.seccomp.as_ref(),
+        plan.preserve_fds,
     )?;
     chan.send(&Msg::Ready)?;
     match chan.recv()? {
@@ -275,7 +276,6 @@ impl Ready {
         Err(process::exec_process(
             process,
             plan.seccomp.as_ref(),
-            plan.preserve_fds,
             &self.exe,
             &self.env,
         ))
