@@ -130,6 +130,26 @@ pub struct CapSets {
 }
 
 impl CapSets {
+    /// The process's capability sets. A missing `process.capabilities` is the least privilege:
+    /// every set empty, as runc (never the full set of the root user the init starts as).
+    pub fn of(p: &Process) -> Result<CapSets> {
+        match p.capabilities() {
+            Some(c) => CapSets::parse(c),
+            None => CapSets::parse(&CapSets::empty_spec()),
+        }
+    }
+
+    /// A `process.capabilities` with every set present and empty.
+    pub fn empty_spec() -> LinuxCapabilities {
+        let mut c = LinuxCapabilities::default();
+        c.set_bounding(Some(Default::default()))
+            .set_effective(Some(Default::default()))
+            .set_inheritable(Some(Default::default()))
+            .set_permitted(Some(Default::default()))
+            .set_ambient(Some(Default::default()));
+        c
+    }
+
     pub fn parse(c: &LinuxCapabilities) -> Result<CapSets> {
         Ok(CapSets {
             bounding: cap_set(c.bounding())?,
@@ -280,6 +300,25 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
         })
 }
 
+/// Checks that the caller passed every fd that `--preserve-fds N` hands on (3 .. 3+N): one
+/// that is missing would otherwise be filled by the runtime's own next open (its state
+/// directory, the sync socket, a namespace) and leak into the container. Call it before the
+/// runtime opens anything.
+pub fn check_preserved_fds(count: u32) -> Result<()> {
+    for fd in 3..3u32.saturating_add(count) {
+        let Ok(raw) = i32::try_from(fd) else {
+            return Err(Error::invalid(format!("--preserve-fds {count}: too many")));
+        };
+        if let Err(e) = nix::sys::stat::fstat(raw) {
+            return Err(Error::invalid(format!(
+                "--preserve-fds {count}: fd {raw} (of {}) was not passed to the runtime: {e}",
+                3 + count - 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).
 pub fn close_fds_from(first: u32) -> Result<()> {
     // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
@@ -306,7 +345,10 @@ pub fn become_process(
     personality: Option<&LinuxPersonality>,
     caps: Option<&CapSets>,
     seccomp: Option<&super::seccomp::Filters>,
+    preserve_fds: u32,
 ) -> Result<()> {
+    check_cwd_inside()?;
+    release_fds(preserve_fds)?;
     apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
     // While still privileged: real-time policies and classes need it.
     if let Some(s) = p.scheduler() {
@@ -338,22 +380,40 @@ pub fn become_process(
     Ok(())
 }
 
-/// The very last steps: close what must not leak, seccomp (with no_new_privs), execve.
+/// Marks every fd but stdio and the preserved ones close-on-exec, and the preserved ones
+/// inheritable (even if the caller opened them close-on-exec). Done before any seccomp
+/// filter is loaded, so that no profile can deny it (close_range is missing from many).
+pub fn release_fds(preserve_fds: u32) -> Result<()> {
+    for fd in 3..3 + preserve_fds as i32 {
+        // SAFETY: fcntl on a descriptor number; check_preserved_fds made sure it is open.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    close_fds_from(3 + preserve_fds)
+}
+
+/// Checks that the process's working directory is inside its root: a cwd reached through
+/// a directory fd of the runtime (process.cwd = /proc/self/fd/N) would be outside it, and
+/// the kernel then reports it as unreachable (the CVE-2024-21626 class).
+pub fn check_cwd_inside() -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        Ok(p) => Err(Error::other(format!(
+            "process.cwd: {} is outside the container's root",
+            p.display()
+        ))),
+        Err(e) => Err(Error::errno("process.cwd: outside the container's root", e)),
+    }
+}
+
+/// The very last steps: seccomp (with no_new_privs), execve.
 /// Returns only on failure.
 pub fn exec_process(
     p: &Process,
     seccomp: Option<&super::seccomp::Filters>,
-    preserve_fds: u32,
     exe: &Path,
     env: &[String],
 ) -> Error {
     let steps = || -> Result<()> {
-        // Preserved fds must survive execve even if the caller opened them close-on-exec.
-        for fd in 3..3 + preserve_fds as i32 {
-            // SAFETY: fcntl on a descriptor number; failure (not open) is harmless.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-        }
-        close_fds_from(3 + preserve_fds)?;
         if let (Some(f), true) = (seccomp, p.no_new_privileges().unwrap_or(false)) {
             f.install()?;
         }
