@@ -64,3 +64,64 @@ pub fn is_char_device(fd: BorrowedFd<'_>, major: u32, minor: u32) -> bool {
 pub fn is_dir(fd: BorrowedFd<'_>) -> std::io::Result<bool> {
     Ok(FileType::from_raw_mode(fstat(fd)?.st_mode) == FileType::Directory)
 }
+
+/// A new filesystem of type `fstype`, not attached anywhere yet: `data` holds its options
+/// (`key` or `key=value`), `flags` the mount(2) flags to turn into mount attributes. The fd
+/// is the root of the new mount, whatever later happens to the path it gets attached at.
+pub fn new_mount(
+    fstype: &str,
+    data: &[String],
+    flags: nix::mount::MsFlags,
+) -> std::io::Result<OwnedFd> {
+    use nix::mount::MsFlags as F;
+    let fs = fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for opt in data {
+        match opt.split_once('=') {
+            Some((k, v)) => rustix::mount::fsconfig_set_string(&fs, k, v)?,
+            None => rustix::mount::fsconfig_set_flag(&fs, opt.as_str())?,
+        }
+    }
+    // Superblock flags go to the filesystem by name.
+    for (flag, name) in [
+        (F::MS_SYNCHRONOUS, "sync"),
+        (F::MS_DIRSYNC, "dirsync"),
+        (F::MS_MANDLOCK, "mand"),
+        (F::MS_LAZYTIME, "lazytime"),
+    ] {
+        if flags.contains(flag) {
+            rustix::mount::fsconfig_set_flag(&fs, name)?;
+        }
+    }
+    fsconfig_create(&fs)?;
+    let mut attrs = MountAttrFlags::empty();
+    for (flag, attr) in [
+        (F::MS_RDONLY, MountAttrFlags::MOUNT_ATTR_RDONLY),
+        (F::MS_NOSUID, MountAttrFlags::MOUNT_ATTR_NOSUID),
+        (F::MS_NODEV, MountAttrFlags::MOUNT_ATTR_NODEV),
+        (F::MS_NOEXEC, MountAttrFlags::MOUNT_ATTR_NOEXEC),
+        (F::MS_NOATIME, MountAttrFlags::MOUNT_ATTR_NOATIME),
+        (F::MS_STRICTATIME, MountAttrFlags::MOUNT_ATTR_STRICTATIME),
+        (F::MS_NODIRATIME, MountAttrFlags::MOUNT_ATTR_NODIRATIME),
+    ] {
+        if flags.contains(flag) {
+            attrs |= attr;
+        }
+    }
+    Ok(fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?)
+}
+
+/// A recursive bind of the host path `path`, not attached anywhere yet.
+pub fn clone_tree(path: &std::path::Path) -> std::io::Result<OwnedFd> {
+    Ok(open_tree(
+        rustix::fs::CWD,
+        path,
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_RECURSIVE,
+    )?)
+}
+
+/// Attaches the detached mount `tree` onto the file or directory open as `target`.
+pub fn attach_at(tree: &OwnedFd, target: BorrowedFd<'_>) -> std::io::Result<()> {
+    attach(tree, target)
+}

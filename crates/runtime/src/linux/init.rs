@@ -155,7 +155,7 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         cgroup_dirs: &plan.cgroup_dirs,
         unified_cgroup: plan.unified_cgroup,
     };
-    rootfs::mount_all(&rootfd, &mounts, &cx)?;
+    let kept = rootfs::mount_all(&rootfd, &mounts, &cx)?;
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
     rootfs::populate_dev(&rootfd, &devices, in_userns, !rootfs::dev_is_bound(&mounts))?;
     let cwd = process.cwd();
@@ -183,12 +183,12 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     rootfs::enter(&plan.rootfs, plan.no_pivot)?;
     // Before readonlyPaths makes /proc/sys read-only.
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
-        super::sysctl::apply(sysctl)?;
+        super::sysctl::apply(sysctl, kept.proc())?;
     }
     // Read-only paths first, then masks (as runc): a mask is never covered by a later bind.
     if let Some(l) = linux {
-        rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]))?;
-        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
+        rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]), &kept)?;
+        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]), &kept)?;
     }
     if spec
         .root()

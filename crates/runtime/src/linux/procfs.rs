@@ -33,6 +33,23 @@ impl ProcRoot {
             ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(|e| Error::os("opening /proc", e.into()))?;
+        Self::verified(fd)
+    }
+
+    /// The procfs whose root is open as `fd` (kept from when it was mounted).
+    pub fn at(fd: &OwnedFd) -> Result<ProcRoot> {
+        let fd = openat2(
+            fd,
+            ".",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::BENEATH,
+        )
+        .map_err(|e| Error::os("opening the procfs root", e.into()))?;
+        Self::verified(fd)
+    }
+
+    fn verified(fd: OwnedFd) -> Result<ProcRoot> {
         let fs = fstatfs(&fd).map_err(|e| Error::os("statfs /proc", e.into()))?;
         let st = fstat(&fd).map_err(|e| Error::os("stat /proc", e.into()))?;
         if fs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO {

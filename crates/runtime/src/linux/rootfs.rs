@@ -45,14 +45,78 @@ pub fn prepare(rootfs: &Path, propagation: Option<MsFlags>) -> Result<()> {
     .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))
 }
 
+/// The roots of the procfs and sysfs mounts, kept open from the moment they were made.
+/// Later steps (maskedPaths, readonlyPaths, sysctls) resolve paths under /proc and /sys
+/// from these fds, never again by name: a container sharing the rootfs could meanwhile swap
+/// the directory the mount sits on for a symlink (the CVE-2019-19921 / CVE-2023-27561 class),
+/// and a path lookup would then miss the mount and skip the masks.
+#[derive(Default)]
+pub struct KeptRoots(Vec<(PathBuf, OwnedFd)>);
+
+impl KeptRoots {
+    /// Opens `path` (a container path) beneath the kept mount whose destination is its
+    /// longest prefix; None if no kept mount covers it.
+    pub fn open(&self, path: &Path, flags: rustix::fs::OFlags) -> Option<std::io::Result<OwnedFd>> {
+        let (dest, fd) = self
+            .0
+            .iter()
+            .filter(|(d, _)| path.starts_with(d))
+            .max_by_key(|(d, _)| d.components().count())?;
+        let rest = path.strip_prefix(dest).unwrap_or(Path::new(""));
+        let rest = if rest.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rest
+        };
+        Some(
+            rustix::fs::openat2(
+                fd,
+                rest,
+                flags | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+                rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+            )
+            .map_err(Into::into),
+        )
+    }
+
+    /// The kept root of the procfs mounted at /proc, if the container has one.
+    pub fn proc(&self) -> Option<&OwnedFd> {
+        self.0
+            .iter()
+            .find(|(d, _)| d == Path::new("/proc"))
+            .map(|(_, fd)| fd)
+    }
+}
+
+/// Opens `path` (a container path, after pivot_root) as O_PATH: beneath a kept procfs or
+/// sysfs root when one covers it, else inside the current root.
+fn open_target(kept: &KeptRoots, root: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
+    match kept.open(path, rustix::fs::OFlags::PATH) {
+        Some(r) => r,
+        None => open_in_root(root.as_raw_fd(), path, libc::O_PATH),
+    }
+}
+
 /// Mounts every entry of config.json's `mounts`, in order.
-pub fn mount_all(root: &OwnedFd, mounts: &[Mount], cx: &RootfsContext) -> Result<()> {
+pub fn mount_all(root: &OwnedFd, mounts: &[Mount], cx: &RootfsContext) -> Result<KeptRoots> {
+    let mut kept = KeptRoots::default();
     for (i, m) in mounts.iter().enumerate() {
-        mount_one(root, m, cx).map_err(|e| {
+        let fd = mount_one(root, m, cx).map_err(|e| {
             Error::other(format!("mounts[{i}] ({}): {e}", m.destination().display()))
         })?;
+        if let Some(fd) = fd {
+            let dest: PathBuf = Path::new("/").join(
+                m.destination()
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect::<PathBuf>(),
+            );
+            kept.0.retain(|(d, _)| d != &dest);
+            kept.0.push((dest, fd));
+        }
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Flags that a bind mount inherits from its source and cannot drop inside a user
@@ -78,11 +142,12 @@ fn locked_flags(target: &Path) -> MsFlags {
     out
 }
 
-fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
+/// Mounts one entry; returns the root of a procfs or sysfs mount, kept for later steps.
+fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<OwnedFd>> {
     let typ = m.typ().as_deref();
     let opts = mount_opts::parse(typ, m.options().as_deref().unwrap_or(&[]))?;
     if typ == Some("cgroup") || typ == Some("cgroup2") {
-        return mount_cgroup(root, m.destination(), &opts, cx);
+        return mount_cgroup(root, m.destination(), &opts, cx).map(|()| None);
     }
     if opts.is_bind() {
         let (src, is_dir) = mount_opts::bind_source(cx.bundle, m.source().as_ref())?;
@@ -107,40 +172,54 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
             mount(NONE, &tpath, NONE, flags, NONE)
                 .ctx(|| "remounting the bind mount with its options".into())?;
         }
-        return propagate(root, m.destination(), &opts);
+        return propagate(root, m.destination(), &opts).map(|()| None);
     }
     let fstype =
         typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
     if fstype == "proc" || fstype == "sysfs" {
-        ordinary_directory(root, m.destination(), fstype)?;
+        return mount_kernel_fs(root, m, fstype, &opts, cx).map(Some);
     }
     let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
-    match mount(
+    mount(
         Some(&source),
         &fd_path(&target),
         Some(fstype),
         flags,
         data.as_deref(),
-    ) {
-        Ok(()) => {}
+    )
+    .ctx(|| format!("mounting {fstype}"))?;
+    propagate(root, m.destination(), &opts).map(|()| None)
+}
+
+/// procfs or sysfs: made detached with the new mount API and attached by fd onto an
+/// ordinary directory; returns the new mount's root.
+fn mount_kernel_fs(
+    root: &OwnedFd,
+    m: &Mount,
+    fstype: &str,
+    opts: &MountOptions,
+    cx: &RootfsContext,
+) -> Result<OwnedFd> {
+    ordinary_directory(root, m.destination(), fstype)?;
+    let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
+    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let tree = match super::fdmount::new_mount(fstype, &opts.data, flags) {
+        Ok(t) => t,
         // Inside a user namespace without its own network namespace the kernel refuses
-        // a new sysfs; bind the host's instead, read-only as asked (runc does the same).
-        Err(nix::errno::Errno::EPERM) if fstype == "sysfs" && cx.in_userns => {
-            mount(
-                Some("/sys"),
-                &fd_path(&target),
-                NONE,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                NONE,
-            )
-            .ctx(|| "bind-mounting /sys".into())?;
+        // a new sysfs; bind the host's instead (runc does the same).
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) && fstype == "sysfs" && cx.in_userns => {
+            super::fdmount::clone_tree(Path::new("/sys"))
+                .map_err(|e| Error::os("bind-mounting /sys", e))?
         }
-        Err(e) => return Err(Error::errno(format!("mounting {fstype}"), e)),
-    }
-    propagate(root, m.destination(), &opts)
+        Err(e) => return Err(Error::os(format!("mounting {fstype}"), e)),
+    };
+    super::fdmount::attach_at(&tree, target.as_fd())
+        .map_err(|e| Error::os(format!("attaching {fstype}"), e))?;
+    propagate(root, m.destination(), opts)?;
+    Ok(tree)
 }
 
 /// procfs and sysfs go only on an ordinary directory reached without a symlink: an image
@@ -500,7 +579,7 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// the container's /dev/null only once fstat on its fd shows char 1:3 (an image whose
 /// /dev/null is a symlink into /proc/sys would otherwise turn a masked file into a kernel
 /// knob the container can write: the CVE-2025-31133 class).
-pub fn mask_paths(paths: &[String]) -> Result<()> {
+pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -508,7 +587,7 @@ pub fn mask_paths(paths: &[String]) -> Result<()> {
         super::resolve::current_root().map_err(|e| Error::os("maskedPaths: opening /", e))?;
     let mut null: Option<OwnedFd> = None;
     for p in paths {
-        let target = match open_in_root(root.as_raw_fd(), Path::new(p), libc::O_PATH) {
+        let target = match open_target(kept, &root, Path::new(p)) {
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(Error::os(format!("maskedPaths: opening {p}"), e)),
@@ -552,7 +631,7 @@ fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
 /// readonlyPaths: bind each onto itself, then remount read-only. Each path is resolved
 /// inside the container's root (a symlink in the image cannot point it elsewhere) and
 /// mounted by fd.
-pub fn readonly_paths(paths: &[String]) -> Result<()> {
+pub fn readonly_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -560,7 +639,7 @@ pub fn readonly_paths(paths: &[String]) -> Result<()> {
         super::resolve::current_root().map_err(|e| Error::os("readonlyPaths: opening /", e))?;
     for p in paths {
         let path = Path::new(p);
-        let target = match open_in_root(root.as_raw_fd(), path, libc::O_PATH) {
+        let target = match open_target(kept, &root, path) {
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(Error::os(format!("readonlyPaths: opening {p}"), e)),
@@ -575,7 +654,7 @@ pub fn readonly_paths(paths: &[String]) -> Result<()> {
         )
         .ctx(|| format!("readonlyPaths: binding {p}"))?;
         // Re-open: the old fd names the covered inode, not the new mount.
-        let target = open_in_root(root.as_raw_fd(), path, libc::O_PATH)
+        let target = open_target(kept, &root, path)
             .map_err(|e| Error::os(format!("readonlyPaths: reopening {p}"), e))?;
         let tpath = fd_path(&target);
         let flags = MsFlags::MS_BIND

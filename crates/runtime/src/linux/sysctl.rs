@@ -57,12 +57,16 @@ pub fn check(sysctl: &HashMap<String, String>, new_namespaces: CloneFlags) -> Re
 
 /// Writes the values through the container's /proc/sys (after pivot_root), each file
 /// reached inside procfs without crossing a mount or a symlink (see `procfs`).
-pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
+/// `proc` is the root of the container's procfs kept from when it was mounted, if any.
+pub fn apply(sysctl: &HashMap<String, String>, proc: Option<&std::os::fd::OwnedFd>) -> Result<()> {
     if sysctl.is_empty() {
         return Ok(());
     }
-    let proc =
-        super::procfs::ProcRoot::open().map_err(|e| Error::other(format!("linux.sysctl: {e}")))?;
+    let proc = match proc {
+        Some(fd) => super::procfs::ProcRoot::at(fd),
+        None => super::procfs::ProcRoot::open(),
+    }
+    .map_err(|e| Error::other(format!("linux.sysctl: {e}")))?;
     for (key, value) in sysctl {
         let path = PathBuf::from("sys").join(key.replace('.', "/"));
         proc.write(&path, value.as_bytes())
