@@ -431,3 +431,94 @@ fn e_runtime_process_while_it_sets_up() {
         &format!("start: {started:?}\n{notes}"),
     );
 }
+
+/// Door (f): `vsbx run`, the sandbox. Its container init is a clone of the `vsbx` process that
+/// execve()s the runner's command (`/bin/sh FILE` here); the user's files land read-only (0444)
+/// in /work and are never executed directly by a shipped runner, so the user's file cannot make
+/// the init execve `/proc/self/exe` (a `#!/proc/self/exe` first line is only a comment to the
+/// shell), and inside the sandbox `/proc/self/exe` of every process the user runs is the
+/// interpreter (busybox) or the user's own program. No process of the sandbox ever runs the
+/// `vsbx` image after the init's execve, and there is no `exec` into a sandbox. So no door
+/// exists for `vsbx run`: this test runs the attack's attempts anyway (the doors from inside:
+/// exec of a symlink to /proc/self/exe, of a `#!/proc/self/exe` script, and of /proc/self/exe,
+/// then the attack program scanning /proc for any foreign exe to hold and write), against a
+/// copy of `vsbx`, and checks that the doors lead only to the interpreter, that nothing of the
+/// host was held or written, and that the copy is unchanged. It runs the same whichever runtime
+/// VSBX_TEST_RUNTIME names (the sandbox links vsbx's runtime library).
+#[test]
+fn f_vsbx_run_sandbox() {
+    let vsbx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/vsbx");
+    assert!(
+        vsbx.is_file(),
+        "build the sandbox first: cargo build -p vsbx-sandbox ({})",
+        vsbx.display()
+    );
+    let copy = RuntimeCopy::of(&vsbx, "5736-sandbox");
+    let work = TempDir::new("5736-sandbox");
+    // A runner catalog of one: the shell runner on a busybox rootfs (the shipped one wants a
+    // prepared rootfs directory), with the host's libraries so that the vsbx image could run in
+    // it if a door existed.
+    let rootfs_src = Bundle::new("5736-sandbox-rootfs");
+    install_libs(&rootfs_src.rootfs(), copy.path());
+    let runner_dir = work.path().join("runners/shell");
+    fs::create_dir_all(&runner_dir).unwrap();
+    fs::write(
+        runner_dir.join("runner.toml"),
+        format!(
+            "name = \"shell\"\ndescription = \"busybox sh (5736 test)\"\nextensions = [\"sh\"]\n\
+             profile = \"compute\"\ncommand = [\"/bin/sh\", \"{{file}}\"]\n\n[rootfs]\n\
+             directory = \"{}\"\n",
+            rootfs_src.rootfs().display()
+        ),
+    )
+    .unwrap();
+    let script = work.path().join("attack.sh");
+    fs::write(
+        &script,
+        "#!/proc/self/exe\n\
+         echo \"sh-exe $(readlink /proc/self/exe)\"\n\
+         echo \"init-exe $(readlink /proc/1/exe)\"\n\
+         ln -s /proc/self/exe /tmp/evil && echo \"door-symlink $(/tmp/evil 2>&1)\"\n\
+         printf '#!/proc/self/exe\\n' > /tmp/evil.sh && chmod +x /tmp/evil.sh && \
+         echo \"door-shebang $(/tmp/evil.sh 2>&1 | head -1)\"\n\
+         echo \"door-direct $(/proc/self/exe 2>&1)\"\n\
+         cp /work/cve_2019_5736 /tmp/attack && chmod +x /tmp/attack && \
+         /tmp/attack attack /tmp/log 2 && cat /tmp/log\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(copy.path())
+        .arg("run")
+        .arg("--runners")
+        .arg(work.path().join("runners"))
+        .arg("--quiet")
+        .arg("--timeout")
+        .arg("20s")
+        .arg(&script)
+        .arg(exploit("cve_2019_5736"))
+        .output()
+        .expect("run the vsbx copy");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = format!(
+        "vsbx run -> {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("summary held="),
+        "the attack program did not run in the sandbox: {text}"
+    );
+    // Each door ran busybox (the shell's image), which answers for an unknown applet name.
+    for door in ["door-symlink ", "door-shebang ", "door-direct "] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(door) && l.contains("applet not found")),
+            "{door}: the door should lead to the interpreter (busybox): {text}"
+        );
+    }
+    assert_binary_kept(&copy, "vsbx run", &stdout, &text);
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("held ")),
+        "the sandboxed program held a foreign exe: {text}"
+    );
+}

@@ -126,7 +126,10 @@ fn exec_cap_is_not_inherited_by_a_file_with_inheritable_file_caps() {
     let id = unique_id("29162-inh");
     running(&rt, &id, &mut b, |_| {});
     let out = exec_in(&rt, &id, &CAP_FLAGS, &["/attack", "chain", "/capbin"]);
-    assert_not_gained("exec --cap, then a file with inheritable fcaps", &out.to_string());
+    assert_not_gained(
+        "exec --cap, then a file with inheritable fcaps",
+        &out.to_string(),
+    );
     rt.delete_force(&id).assert_ok();
 }
 

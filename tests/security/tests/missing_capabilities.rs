@@ -38,8 +38,7 @@ impl Marker {
 fn attack_bundle(name: &str) -> Bundle {
     let mut b = Bundle::new(name);
     b.out_dir();
-    fs::copy(exploit("missing_capabilities"), b.rootfs().join("attack"))
-        .expect("copy the attack");
+    fs::copy(exploit("missing_capabilities"), b.rootfs().join("attack")).expect("copy the attack");
     b
 }
 
@@ -73,7 +72,11 @@ fn config_without_capabilities_cannot_open_host_files_by_handle() {
         .remove("capabilities");
     let id = unique_id("shocker-run");
     let out = rt.run(&id, &b, &[]);
-    judge("config without process.capabilities", &marker, &out.to_string());
+    judge(
+        "config without process.capabilities",
+        &marker,
+        &out.to_string(),
+    );
     rt.delete_force(&id);
 }
 
