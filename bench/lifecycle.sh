@@ -1,6 +1,9 @@
 #!/bin/sh
 # One container lifecycle: create, start, wait until the container's process exited, delete.
-# Usage: lifecycle.sh RUNTIME ROOT BUNDLE PIDDIR
+# Usage: lifecycle.sh RUNTIME ROOT BUNDLE PIDDIR [SEAL]
+#
+# SEAL=memfd makes vsbx-runtime protect its binary with a sealed memfd copy instead of the
+# read-only overlay (VSBX_SEALED_EXE; section 9 of the benchmark measures both).
 #
 # The id is unique among live containers: one shell per lifecycle, and its pid is part of
 # the id. The wait reads /proc/PID/stat with shell builtins only (no fork), so every
@@ -8,6 +11,7 @@
 # BENCH_DELETE=force skips the wait and runs `delete --force` right after start.
 set -eu
 rt=$1 root=$2 bundle=$3 piddir=$4
+if [ "${5:-}" = memfd ]; then export VSBX_SEALED_EXE=memfd; fi
 id=bench-$$
 pidfile=$piddir/$id
 "$rt" --root "$root" create --bundle "$bundle" --pid-file "$pidfile" "$id"

@@ -251,6 +251,27 @@ def main():
     w("`seq N | xargs -P PARALLEL -n 1 bench/lifecycle.sh ...`, wall time of the whole batch.")
     w("")
 
+    # ---- binary protection ------------------------------------------------------------------
+    seal = hyperfine_medians(os.path.join(res, "seal.json"))
+    if seal:
+        w("## Cost of the CVE-2019-5736 defence (lifecycle, median ms)")
+        w("")
+        w("vsbx-runtime's create, run and exec first re-execute the runtime from a copy of its")
+        w("binary that no container can write (src/linux/sealed_exe.rs): a detached read-only")
+        w("overlayfs of its directory, or a sealed memfd copy where overlayfs is refused (rootless).")
+        w("A binary installed on a read-only mount is already safe and skips the re-exec: that row")
+        w("is the cost of a lifecycle without the defence. Same hyperfine settings as above.")
+        w("")
+        base = med(seal, "read-only install (no re-exec)")
+        crun_seal = med(seal, "crun")
+        w("| variant | lifecycle ms | vs read-only install | vs crun |")
+        w("|---|---:|---:|---:|")
+        for name in seal:
+            v = med(seal, name)
+            extra = f"{ms(v - base)} ms ({ratio(v, base)})" if base else "?"
+            w(f"| {name} | {ms(v)} | {extra} | {ratio(v, crun_seal) if crun_seal else '?'} |")
+        w("")
+
     # ---- phases ---------------------------------------------------------------------------
     w("## Lifecycle phase by phase (median ms)")
     w("")

@@ -230,6 +230,21 @@ for rt in $runtimes; do
     echo "$name: $lifecycles lifecycles in $(( (end - start) / 1000000 )) ms" >&2
 done
 
+say "9. cost of the CVE-2019-5736 defence: vsbx lifecycles with its binary protected 3 ways"
+# vsbx re-executes itself from a read-only overlay of its binary (default) or a sealed memfd
+# copy before create/run/exec; a binary already on a read-only mount needs neither.
+sealdir=$work/ro-install
+mkdir -p "$sealdir"
+cp "$vsbx_runtime" "$sealdir/vsbx-runtime"
+mount --bind "$sealdir" "$sealdir"
+mount -o remount,bind,ro "$sealdir"
+hyperfine_json seal \
+    -n "overlay re-exec (default)" "$here/lifecycle.sh $vsbx_runtime $roots/vsbx $bundle $piddir" \
+    -n "memfd re-exec" "$here/lifecycle.sh $vsbx_runtime $roots/vsbx $bundle $piddir memfd" \
+    -n "read-only install (no re-exec)" "$here/lifecycle.sh $sealdir/vsbx-runtime $roots/vsbx $bundle $piddir" \
+    -n crun "$here/lifecycle.sh $(command -v crun) $roots/crun $bundle $piddir"
+umount "$sealdir"
+
 if [ "${BENCH_PROFILE:-1}" != 0 ]; then
     say "8. profile of vsbx-runtime (strace, perf, cgroup v1 attach probe)"
     "$here/profile.sh" "$vsbx_runtime" "$roots/vsbx-profile" "$bundle" "$piddir" "$results/profile"

@@ -94,6 +94,7 @@ pub fn create_from(
     bundle: Bundle,
     console: Option<OwnedFd>,
 ) -> Result<Created> {
+    crate::linux::sealed_exe::require()?;
     let spec = &bundle.spec;
     let process = spec
         .process()
@@ -110,11 +111,7 @@ pub fn create_from(
         })?;
     }
     process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
-    let caps = process
-        .capabilities()
-        .as_ref()
-        .map(CapSets::parse)
-        .transpose()?;
+    let caps = Some(CapSets::of(process)?);
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
         .map(crate::linux::seccomp::compile)

@@ -111,7 +111,8 @@ fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
         p.set_user(user);
     }
     if !o.caps.is_empty() {
-        let mut caps = p.capabilities().clone().unwrap_or_default();
+        // No process.capabilities means none (not oci-spec's defaults).
+        let mut caps = p.capabilities().clone().unwrap_or_else(CapSets::empty_spec);
         for name in &o.caps {
             let cap: Capability =
                 serde_json::from_value(serde_json::Value::String(name.to_ascii_uppercase()))
@@ -121,18 +122,15 @@ fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
                 s.insert(cap);
                 Some(s)
             };
-            let (b, e, pe, i, a) = (
+            // Bounding, effective and permitted, as runc: never inheritable or ambient, which
+            // would hand the capability on to any program with file capabilities
+            // (CVE-2022-29162).
+            let (b, e, pe) = (
                 add(caps.bounding()),
                 add(caps.effective()),
                 add(caps.permitted()),
-                add(caps.inheritable()),
-                add(caps.ambient()),
             );
-            caps.set_bounding(b)
-                .set_effective(e)
-                .set_permitted(pe)
-                .set_inheritable(i)
-                .set_ambient(a);
+            caps.set_bounding(b).set_effective(e).set_permitted(pe);
         }
         p.set_capabilities(Some(caps));
     }
@@ -144,6 +142,7 @@ fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
 
 /// Runs the exec; returns the process's exit code (attached) or 0 (detached).
 pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
+    crate::linux::sealed_exe::require()?;
     let (locked, rec) = root.open(&o.id)?;
     match rec.status(&locked.dir) {
         Status::Running => {}
@@ -168,11 +167,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
             .as_ref()
             .and_then(|l| l.personality().as_ref()),
     )?;
-    let caps = process
-        .capabilities()
-        .as_ref()
-        .map(CapSets::parse)
-        .transpose()?;
+    let caps = Some(CapSets::of(&process)?);
     let seccomp = config
         .linux()
         .as_ref()

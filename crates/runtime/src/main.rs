@@ -58,6 +58,21 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             },
         ));
     }
+    // Before the runtime opens anything: the preserved fds must all have been passed.
+    let preserved = match &command {
+        Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
+        Command::Exec(a) => a.preserve_fds,
+        _ => 0,
+    };
+    vsbx_runtime::linux::process::check_preserved_fds(preserved)?;
+    // Commands that put a process into a container run from a copy of the binary that no
+    // container can write (CVE-2019-5736 class); this re-executes the runtime once if needed.
+    if matches!(
+        command,
+        Command::Create(_) | Command::Run { .. } | Command::Exec(_)
+    ) {
+        vsbx_runtime::linux::sealed_exe::ensure()?;
+    }
     let root = Root::new(cli.root.clone());
     if !matches!(command, Command::Spec { .. } | Command::Features) {
         // runc makes --root (and its parents) for every container command.

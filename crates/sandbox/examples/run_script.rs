@@ -5,6 +5,12 @@
 use std::time::Duration;
 
 fn main() {
+    // First thing: the sandbox refuses to start from a binary a sandboxed program could
+    // overwrite, so run from a protected copy (re-executes once).
+    if let Err(e) = vsbx_sandbox::protect_binary() {
+        eprintln!("run_script: {e}");
+        std::process::exit(2);
+    }
     let file = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "examples/scripts/hello.py".into());

@@ -14,6 +14,16 @@ pub use report::{Outcome, Report};
 pub use sandbox::{Builder, Sandbox};
 pub use supervise::{run_bundle, RunOptions, RunResult};
 
+/// Re-executes the current program, once, from a copy of its binary that no sandboxed
+/// program can write (the CVE-2019-5736 class: a sandbox's processes are clones of this
+/// one). Call it first thing in `main`, while single-threaded; running a sandbox from a
+/// writable binary is refused.
+pub fn protect_binary() -> Result<(), Error> {
+    vsbx_runtime::linux::sealed_exe::ensure()
+        .map(|_| ())
+        .map_err(Error::Runtime)
+}
+
 /// Errors of a sandboxed run, each one line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -73,6 +73,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // `vsbx run` clones the sandbox's processes from this one: run from a copy of the binary
+    // that no sandbox can write (CVE-2019-5736 class). Re-executes once if needed.
+    if let Err(e) = vsbx_sandbox::protect_binary() {
+        return fail(e);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => e.exit(),

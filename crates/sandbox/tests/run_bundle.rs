@@ -165,6 +165,10 @@ fn cases() -> Vec<(&'static str, fn())> {
 }
 
 fn main() {
+    // The runtime refuses to clone containers from a writable binary: run from a sealed copy.
+    if let Err(e) = vsbx_runtime::linux::sealed_exe::ensure() {
+        panic!("cannot protect the test binary: {e}");
+    }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
     for (name, f) in cases() {

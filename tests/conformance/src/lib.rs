@@ -31,6 +31,7 @@ mod command;
 mod console;
 mod fixtures;
 mod host;
+mod probe;
 mod profiles;
 mod runtime;
 
@@ -42,6 +43,7 @@ pub use host::{
     cgroup_dir_of, cgroup_hierarchies, cgroup_leftovers, mountinfo, mounts_under, ns_inode,
     parse_mountinfo, process_alive, wait_until, MountInfo,
 };
+pub use probe::build_static_c;
 pub use profiles::podman_profile;
 pub use runtime::Runtime;
 

@@ -244,3 +244,52 @@ fn extra_fds_are_closed_without_preserve_fds() {
     out.assert_ok();
     assert_eq!(out.stdout, "closed\n", "fd 3 must not reach the container");
 }
+
+#[test]
+fn preserve_fds_beyond_what_was_passed_is_refused() {
+    // `--preserve-fds 6` with only fd 3 passed: fds 4..8 would be whatever the runtime opens
+    // next (its state directory, the sync socket, namespace fds) and reach the container.
+    // runc refuses ("unable to stat preserved-fd 4 (of 8)"); so must vsbx, for run and exec.
+    let rt = Runtime::new("preserve-missing");
+    let mut b = Bundle::new("preserve-missing");
+    let out = b.out_dir();
+    b.sh("ls -l /proc/self/fd > /out/fds; exec sleep 1000");
+    let id = unique_id("preserve-missing");
+    b.save();
+    rt.track(&id);
+    let mut cmd = rt.command(&[
+        "run",
+        "--detach",
+        "--preserve-fds",
+        "6",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    pass_fd(&mut cmd, File::create(rt.scratch().join("fd3")).unwrap(), 3);
+    let o = rt.exec_command(&mut cmd);
+    o.assert_failed().assert_one_line_error();
+    assert!(
+        !out.join("fds").exists(),
+        "the container ran with fds it was never given: {}",
+        b.read_out("fds")
+    );
+    rt.assert_gone(&id, &b, None);
+
+    // exec into a running container, same shape.
+    let mut b2 = Bundle::new("preserve-missing-exec");
+    b2.args(&["sleep", "1000"]);
+    let id2 = unique_id("preserve-missing-exec");
+    let pid = rt.create_and_start(&id2, &b2);
+    let mut cmd = rt.command(&["exec", "--preserve-fds", "6", &id2, "ls", "/proc/self/fd"]);
+    pass_fd(
+        &mut cmd,
+        File::create(rt.scratch().join("fd3-exec")).unwrap(),
+        3,
+    );
+    let o = rt.exec_command(&mut cmd);
+    assert!(!o.ok(), "exec with missing preserved fds must fail: {o}");
+    assert!(o.stdout.is_empty(), "the exec'd process ran: {o}");
+    rt.delete_force(&id2).assert_ok();
+    rt.assert_gone(&id2, &b2, Some(pid));
+}

@@ -3,8 +3,6 @@
 //! i386) cannot bypass the filter. Every check is what the container process sees.
 
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::Command;
 use vsbx_conformance::*;
 
 /// Runs `script` under `sh -c` with `seccomp` as `linux.seccomp` (None: no seccomp) and the
@@ -290,31 +288,12 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// Builds the static probe into `dir/probe`, or fails with what is missing.
-fn build_probe(dir: &Path) -> std::path::PathBuf {
-    let src = dir.join("probe.c");
-    let bin = dir.join("probe");
-    std::fs::write(&src, PROBE_C).expect("write probe.c");
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .unwrap_or_else(|e| panic!("this test needs gcc to build a static probe: {e}"));
-    assert!(
-        out.status.success(),
-        "`gcc -static` failed (install gcc and libc6-dev for libc.a): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
-}
-
 #[test]
 fn foreign_abis_cannot_bypass_the_filter() {
     let script = "for abi in native x32 i386; do /probe $abi; echo \"$abi rc=$?\"; done";
     let run_probe = |name: &str, seccomp: Option<Value>| -> String {
         run_with(name, seccomp, script, |b| {
-            let bin = build_probe(b.path());
+            let bin = build_static_c(b.path(), "probe", PROBE_C);
             std::fs::copy(bin, b.rootfs().join("probe")).expect("copy probe into rootfs");
         })
         .stdout

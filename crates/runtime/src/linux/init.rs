@@ -185,9 +185,10 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         super::sysctl::apply(sysctl)?;
     }
+    // Read-only paths first, then masks (as runc): a mask is never covered by a later bind.
     if let Some(l) = linux {
-        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
         rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]))?;
+        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]))?;
     }
     if spec
         .root()
@@ -218,8 +219,8 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         let sock = plan.console_socket.as_ref().ok_or_else(|| {
             Error::invalid("process.terminal is true but no --console-socket was given")
         })?;
-        let name = console::attach_new_pty(sock.as_raw_fd(), process.console_size().as_ref())?;
-        bind_console(&name);
+        console::attach_new_pty(sock.as_raw_fd(), process.console_size().as_ref())?;
+        bind_console()?;
     }
 
     nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: chdir to {}", cwd.display()))?;
@@ -390,18 +391,56 @@ fn join_session_keyring(name: &str) {
 }
 
 /// Binds the pty slave onto /dev/console, as runc does; best effort (no /dev is fine).
-fn bind_console(pts: &str) {
-    let console = std::path::Path::new("/dev/console");
-    if !console.exists() && std::fs::File::create(console).is_err() {
-        return;
+/// Binds the pty slave (now our stdin) onto /dev/console, by fd on both sides. An image's
+/// /dev/console that is a symlink (into /proc/sys, say) or anything but a regular file or a
+/// character device is refused rather than followed (the CVE-2025-52565 class).
+fn bind_console() -> Result<()> {
+    use std::os::fd::{AsFd, BorrowedFd};
+    // SAFETY: fd 0 was just made the pty slave by attach_new_pty and stays open.
+    let slave = unsafe { BorrowedFd::borrow_raw(0) };
+    let st = rustix::fs::fstat(slave).map_err(|e| Error::os("stat the pty", e.into()))?;
+    // UNIX98 pty slaves have majors 136-143.
+    if (st.st_mode & libc::S_IFMT) != libc::S_IFCHR
+        || !(136..=143).contains(&rustix::fs::major(st.st_rdev))
+    {
+        return Err(Error::other("process.terminal: stdin is not a pty slave"));
     }
-    let _ = nix::mount::mount(
-        Some(pts),
-        console,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
+    let root = super::resolve::current_root().map_err(|e| Error::os("opening /", e))?;
+    let dev = super::resolve::open_in_root(
+        root.as_raw_fd(),
+        std::path::Path::new("/dev"),
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+    )
+    .map_err(|e| Error::os("/dev/console: opening /dev", e))?;
+    // Create it if missing (O_EXCL: never through a symlink), else open it without following.
+    let _ = rustix::fs::openat(
+        &dev,
+        "console",
+        rustix::fs::OFlags::CREATE
+            | rustix::fs::OFlags::EXCL
+            | rustix::fs::OFlags::WRONLY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::from_raw_mode(0o600),
     );
+    let target = rustix::fs::openat(
+        &dev,
+        "console",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| Error::os("/dev/console: opening", e.into()))?;
+    let kind = rustix::fs::fstat(&target)
+        .map_err(|e| Error::os("/dev/console: stat", e.into()))?
+        .st_mode
+        & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+        return Err(Error::other(
+            "/dev/console in the rootfs is neither a regular file nor a device; refusing to bind the console onto it",
+        ));
+    }
+    super::fdmount::bind(slave.as_fd(), target.as_fd())
+        .map_err(|e| Error::os("binding the console onto /dev/console", e))
 }
 
 /// Brings up `lo` in a new network namespace, as runc does.

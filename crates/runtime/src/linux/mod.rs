@@ -3,13 +3,16 @@
 
 pub mod clone;
 pub mod console;
+pub mod fdmount;
 pub mod init;
 pub mod mount_opts;
 pub mod namespaces;
 pub mod process;
+pub mod procfs;
 pub mod resolve;
 pub mod rootfs;
 pub mod sched;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod sync;
 pub mod sysctl;

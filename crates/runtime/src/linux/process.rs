@@ -130,6 +130,26 @@ pub struct CapSets {
 }
 
 impl CapSets {
+    /// The process's capability sets. A missing `process.capabilities` is the least privilege:
+    /// every set empty, as runc (never the full set of the root user the init starts as).
+    pub fn of(p: &Process) -> Result<CapSets> {
+        match p.capabilities() {
+            Some(c) => CapSets::parse(c),
+            None => CapSets::parse(&CapSets::empty_spec()),
+        }
+    }
+
+    /// A `process.capabilities` with every set present and empty.
+    pub fn empty_spec() -> LinuxCapabilities {
+        let mut c = LinuxCapabilities::default();
+        c.set_bounding(Some(Default::default()))
+            .set_effective(Some(Default::default()))
+            .set_inheritable(Some(Default::default()))
+            .set_permitted(Some(Default::default()))
+            .set_ambient(Some(Default::default()));
+        c
+    }
+
     pub fn parse(c: &LinuxCapabilities) -> Result<CapSets> {
         Ok(CapSets {
             bounding: cap_set(c.bounding())?,
@@ -278,6 +298,25 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
                 "exec: {arg0:?}: executable file not found in $PATH"
             ))
         })
+}
+
+/// Checks that the caller passed every fd that `--preserve-fds N` hands on (3 .. 3+N): one
+/// that is missing would otherwise be filled by the runtime's own next open (its state
+/// directory, the sync socket, a namespace) and leak into the container. Call it before the
+/// runtime opens anything.
+pub fn check_preserved_fds(count: u32) -> Result<()> {
+    for fd in 3..3u32.saturating_add(count) {
+        let Ok(raw) = i32::try_from(fd) else {
+            return Err(Error::invalid(format!("--preserve-fds {count}: too many")));
+        };
+        if let Err(e) = nix::sys::stat::fstat(raw) {
+            return Err(Error::invalid(format!(
+                "--preserve-fds {count}: fd {raw} (of {}) was not passed to the runtime: {e}",
+                3 + count - 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).

@@ -60,6 +60,18 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> std::io::Result<Own
     }
 }
 
+/// The current root directory ("/"; after pivot_root the container's), as an O_PATH fd to
+/// resolve container paths from.
+pub fn current_root() -> std::io::Result<OwnedFd> {
+    let fd = rustix::fs::openat(
+        rustix::fs::CWD,
+        "/",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    Ok(fd)
+}
+
 /// What to create at the end of a path that does not exist yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Leaf {

@@ -3,7 +3,7 @@
 //! populate /dev, pivot_root, then mask and lock paths.
 
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -111,6 +111,9 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
     }
     let fstype =
         typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
+    if fstype == "proc" || fstype == "sysfs" {
+        ordinary_directory(root, m.destination(), fstype)?;
+    }
     let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
@@ -138,6 +141,45 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<()> {
         Err(e) => return Err(Error::errno(format!("mounting {fstype}"), e)),
     }
     propagate(root, m.destination(), &opts)
+}
+
+/// procfs and sysfs go only on an ordinary directory reached without a symlink: an image
+/// whose /proc is a symlink would get procfs mounted wherever it points, and the runtime's
+/// later writes under /proc (masks, sysctls, LSM labels) would land elsewhere (the
+/// CVE-2019-16884 and CVE-2023-28642 class). A missing directory is created.
+fn ordinary_directory(root: &OwnedFd, dest: &Path, fstype: &str) -> Result<()> {
+    let refuse = || {
+        Error::invalid(format!(
+            "filesystem {fstype:?} must be mounted on an ordinary directory, and {} is not one",
+            dest.display()
+        ))
+    };
+    let rel: PathBuf = dest
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    if rel.as_os_str().is_empty() {
+        return Err(refuse());
+    }
+    let how = rustix::fs::ResolveFlags::BENEATH
+        | rustix::fs::ResolveFlags::NO_SYMLINKS
+        | rustix::fs::ResolveFlags::NO_MAGICLINKS;
+    let flags =
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOFOLLOW;
+    match rustix::fs::openat2(root, &rel, flags, rustix::fs::Mode::empty(), how) {
+        Ok(fd) => match super::fdmount::is_dir(fd.as_fd()) {
+            Ok(true) => Ok(()),
+            _ => Err(refuse()),
+        },
+        // Missing: the parent must be an ordinary path too; ensure_in_root makes the rest.
+        Err(rustix::io::Errno::NOENT) => match rel.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => {
+                ordinary_directory(root, &Path::new("/").join(parent), fstype)
+            }
+            _ => Ok(()),
+        },
+        Err(_) => Err(refuse()),
+    }
 }
 
 fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
@@ -376,6 +418,23 @@ fn make_device(
         if e.raw_os_error() != Some(libc::EEXIST) {
             return Err(Error::os(format!("mknod {}", path.display()), e));
         }
+        // The image already has something there (no tmpfs on /dev): it must be this very
+        // node, never a symlink or another file that later steps would trust.
+        let st = rustix::fs::statat(
+            &dir,
+            cname.as_c_str(),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| Error::os(format!("stat {}", path.display()), e.into()))?;
+        let same = (st.st_mode & libc::S_IFMT) == fmt
+            && rustix::fs::major(st.st_rdev) == major as u32
+            && rustix::fs::minor(st.st_rdev) == minor as u32;
+        if !same {
+            return Err(Error::other(format!(
+                "{} exists in the rootfs and is not the device {kind} {major}:{minor}",
+                path.display()
+            )));
+        }
     }
     // SAFETY: as above; AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
     let rc = unsafe {
@@ -435,46 +494,96 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     nix::unistd::chdir("/").ctx(|| "chdir /".into())
 }
 
-/// maskedPaths: /dev/null over files, an empty read-only tmpfs over directories.
+/// maskedPaths: the null device over files, an empty read-only tmpfs over directories.
+/// Called after readonlyPaths (as runc), with the container's root as "/". Every mount is
+/// made between open fds: the target is resolved inside the root, and the null device is
+/// the container's /dev/null only once fstat on its fd shows char 1:3 (an image whose
+/// /dev/null is a symlink into /proc/sys would otherwise turn a masked file into a kernel
+/// knob the container can write: the CVE-2025-31133 class).
 pub fn mask_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let root =
+        super::resolve::current_root().map_err(|e| Error::os("maskedPaths: opening /", e))?;
+    let mut null: Option<OwnedFd> = None;
     for p in paths {
-        let path = Path::new(p);
-        let meta = match fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::path("maskedPaths:", path, e)),
+        let target = match open_in_root(root.as_raw_fd(), Path::new(p), libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("maskedPaths: opening {p}"), e)),
         };
-        let r = if meta.is_dir() {
-            mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_RDONLY, NONE)
+        let is_dir = super::fdmount::is_dir(target.as_fd())
+            .map_err(|e| Error::os(format!("maskedPaths: stat {p}"), e))?;
+        let r = if is_dir {
+            super::fdmount::empty_readonly_tmpfs(target.as_fd())
         } else {
-            mount(Some("/dev/null"), path, NONE, MsFlags::MS_BIND, NONE)
+            if null.is_none() {
+                null = Some(container_null(&root)?);
+            }
+            let src = null
+                .as_ref()
+                .map(|n| n.as_fd())
+                .ok_or_else(|| Error::other("no null device"))?;
+            super::fdmount::bind(src, target.as_fd())
         };
-        r.ctx(|| format!("maskedPaths: masking {p}"))?;
+        r.map_err(|e| Error::os(format!("maskedPaths: masking {p}"), e))?;
     }
     Ok(())
 }
 
-/// readonlyPaths: bind each onto itself, then remount read-only.
+/// The container's /dev/null, opened without following a symlink and checked to be the
+/// null device.
+fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
+    let fd = open_in_root(
+        root.as_raw_fd(),
+        Path::new("/dev/null"),
+        libc::O_PATH | libc::O_NOFOLLOW,
+    )
+    .map_err(|e| Error::os("maskedPaths: opening /dev/null", e))?;
+    if !super::fdmount::is_char_device(fd.as_fd(), 1, 3) {
+        return Err(Error::other(
+            "maskedPaths: /dev/null in the container is not the null device (char 1:3)",
+        ));
+    }
+    Ok(fd)
+}
+
+/// readonlyPaths: bind each onto itself, then remount read-only. Each path is resolved
+/// inside the container's root (a symlink in the image cannot point it elsewhere) and
+/// mounted by fd.
 pub fn readonly_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let root =
+        super::resolve::current_root().map_err(|e| Error::os("readonlyPaths: opening /", e))?;
     for p in paths {
         let path = Path::new(p);
-        match mount(
-            Some(path),
-            path,
+        let target = match open_in_root(root.as_raw_fd(), path, libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("readonlyPaths: opening {p}"), e)),
+        };
+        let tpath = fd_path(&target);
+        mount(
+            Some(&tpath),
+            &tpath,
             NONE,
             MsFlags::MS_BIND | MsFlags::MS_REC,
             NONE,
-        ) {
-            Ok(()) => {}
-            Err(nix::errno::Errno::ENOENT) => continue,
-            Err(e) => return Err(Error::errno(format!("readonlyPaths: binding {p}"), e)),
-        }
+        )
+        .ctx(|| format!("readonlyPaths: binding {p}"))?;
+        // Re-open: the old fd names the covered inode, not the new mount.
+        let target = open_in_root(root.as_raw_fd(), path, libc::O_PATH)
+            .map_err(|e| Error::os(format!("readonlyPaths: reopening {p}"), e))?;
+        let tpath = fd_path(&target);
         let flags = MsFlags::MS_BIND
             | MsFlags::MS_REMOUNT
             | MsFlags::MS_RDONLY
             | MsFlags::MS_REC
-            | locked_flags(path);
-        mount(NONE, path, NONE, flags, NONE)
+            | locked_flags(&tpath);
+        mount(NONE, &tpath, NONE, flags, NONE)
             .ctx(|| format!("readonlyPaths: remounting {p} read-only"))?;
     }
     Ok(())

@@ -55,11 +55,17 @@ pub fn check(sysctl: &HashMap<String, String>, new_namespaces: CloneFlags) -> Re
     Ok(())
 }
 
-/// Writes the values through the container's /proc/sys (after pivot_root).
+/// Writes the values through the container's /proc/sys (after pivot_root), each file
+/// reached inside procfs without crossing a mount or a symlink (see `procfs`).
 pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
+    if sysctl.is_empty() {
+        return Ok(());
+    }
+    let proc =
+        super::procfs::ProcRoot::open().map_err(|e| Error::other(format!("linux.sysctl: {e}")))?;
     for (key, value) in sysctl {
-        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
-        std::fs::write(&path, value)
+        let path = PathBuf::from("sys").join(key.replace('.', "/"));
+        proc.write(&path, value.as_bytes())
             .map_err(|e| Error::os(format!("linux.sysctl: setting {key} = {value:?}"), e))?;
     }
     Ok(())

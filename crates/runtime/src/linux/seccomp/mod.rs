@@ -44,9 +44,11 @@
 //!   dropped (runc logs and skips them too);
 //! - conditions in one rule are ANDed; several rules for one syscall are alternatives (ORed).
 //!   As in runc, a rule that compares the same argument index twice is split into one rule per
-//!   condition (ORed) instead of an unsatisfiable AND;
-//! - comparisons are unsigned and 64-bit; MASKED_EQ is `arg & value == valueTwo` (a `valueTwo`
-//!   with bits outside the mask can never match, as in libseccomp);
+//!   condition (ORed) instead of an AND;
+//! - comparisons are unsigned and on all 64 bits; MASKED_EQ is
+//!   `arg & value == valueTwo & value` (libseccomp masks the datum: bits of `valueTwo` outside
+//!   the mask are ignored, they never make the rule unsatisfiable). The details are in
+//!   `args.rs`;
 //! - an unconditional rule for a syscall overrides every conditional rule for it, whatever the
 //!   order or actions; of several unconditional rules the first one wins (libseccomp);
 //! - two rules with identical conditions and different actions are an error (libseccomp
@@ -60,8 +62,12 @@
 //! called with 7). libseccomp answers whichever rule its decision tree tests first (observed:
 //! it depends on the operators, not on the order or the actions, and can be the weaker one);
 //! vsbx answers the highest-precedence action (here LOG before ALLOW; ERRNO before LOG; of two
-//! ERRNO groups, the one listed first in the spec). No shipped profile (Docker, podman) has
-//! such overlaps.
+//! ERRNO groups, the one listed first in the spec). Observed for two ERRNO rules with
+//! different errno values under runc 1.1.5 + libseccomp 2.5.4: ERRNO(101) if `a0 == 1` and
+//! ERRNO(102) if `a1 == 2`, called with (1, 2), gives 102, and ERRNO(101) if `a0 >= 5` and
+//! ERRNO(102) if `a0 <= 10`, called with 7, gives 102 in either order; vsbx gives 101 for
+//! both. Only the errno value differs: the call is denied either way. No shipped profile
+//! (Docker, podman) has such overlaps.
 //!
 //! # Foreign ABIs
 //!
@@ -90,14 +96,12 @@
 //! which would also set no_new_privs: whether to set it is `process.noNewPrivileges`'s call,
 //! made by the caller (without no_new_privs the caller must still hold CAP_SYS_ADMIN).
 
+mod args;
+
 use crate::error::{Error, Result};
-use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSeccompOperator,
-};
-use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule, TargetArch,
-};
+use args::{split_repeated_indices, Cond};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag};
+use seccompiler::{sock_filter, BpfProgram, SeccompAction, SeccompFilter, SeccompRule, TargetArch};
 use std::collections::BTreeMap;
 use std::io;
 use std::str::FromStr;
@@ -173,36 +177,6 @@ impl Action {
 
     fn ret(self) -> u32 {
         u32::from(self.to_seccompiler())
-    }
-}
-
-/// One argument comparison, as validated from the spec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Cond {
-    index: u8,
-    op: u8, // LinuxSeccompOperator as u32, for ordering
-    value: u64,
-    value_two: u64,
-}
-
-impl Cond {
-    /// libseccomp's MASKED_EQ never matches when the datum has bits outside the mask.
-    fn satisfiable(&self) -> bool {
-        self.op != LinuxSeccompOperator::ScmpCmpMaskedEq as u8 || self.value_two & !self.value == 0
-    }
-
-    fn to_seccompiler(self) -> Result<SeccompCondition> {
-        let (op, value) = match self.op {
-            x if x == LinuxSeccompOperator::ScmpCmpNe as u8 => (SeccompCmpOp::Ne, self.value),
-            x if x == LinuxSeccompOperator::ScmpCmpLt as u8 => (SeccompCmpOp::Lt, self.value),
-            x if x == LinuxSeccompOperator::ScmpCmpLe as u8 => (SeccompCmpOp::Le, self.value),
-            x if x == LinuxSeccompOperator::ScmpCmpEq as u8 => (SeccompCmpOp::Eq, self.value),
-            x if x == LinuxSeccompOperator::ScmpCmpGe as u8 => (SeccompCmpOp::Ge, self.value),
-            x if x == LinuxSeccompOperator::ScmpCmpGt as u8 => (SeccompCmpOp::Gt, self.value),
-            _ => (SeccompCmpOp::MaskedEq(self.value), self.value_two),
-        };
-        SeccompCondition::new(self.index, SeccompCmpArgLen::Qword, op, value)
-            .map_err(|e| Error::other(format!("linux.seccomp: building a condition: {e}")))
     }
 }
 
@@ -395,27 +369,6 @@ fn parse_action(
     Ok(action)
 }
 
-fn parse_arg(arg: &LinuxSeccompArg, field: &str) -> Result<Cond> {
-    let index = u8::try_from(arg.index())
-        .ok()
-        .filter(|i| *i <= 5)
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "{field}.index: {} is not a syscall argument (0 to 5)",
-                arg.index()
-            ))
-        })?;
-    let op = arg.op();
-    // A missing valueTwo is 0: engines written in Go drop a zero valueTwo from the JSON
-    // (omitempty), so Docker's `clone` rule (flags & CLONE_NEW* == 0) arrives without it.
-    Ok(Cond {
-        index,
-        op: op as u8,
-        value: arg.value(),
-        value_two: arg.value_two().unwrap_or(0),
-    })
-}
-
 /// The rules per syscall number, in spec order, with rules equal to the default dropped; and
 /// the highest syscall number named anywhere (for the -ENOSYS stub, as runc computes it).
 fn collect_rules(s: &LinuxSeccomp, default: Action) -> Result<(BTreeMap<i64, Vec<Rule>>, i64)> {
@@ -431,7 +384,7 @@ fn collect_rules(s: &LinuxSeccomp, default: Action) -> Result<(BTreeMap<i64, Vec
         )?;
         let mut conds = Vec::new();
         for (j, arg) in sc.args().as_deref().unwrap_or(&[]).iter().enumerate() {
-            conds.push(parse_arg(arg, &format!("{field}.args[{j}]"))?);
+            conds.push(Cond::parse(arg, &format!("{field}.args[{j}]"))?);
         }
         let mut numbers = Vec::new();
         for (j, name) in sc.names().iter().enumerate() {
@@ -449,20 +402,7 @@ fn collect_rules(s: &LinuxSeccomp, default: Action) -> Result<(BTreeMap<i64, Vec
         if action == default {
             continue; // redundant, as in runc
         }
-        // runc: a rule comparing one argument index twice becomes one rule per condition.
-        let mut seen = [false; 6];
-        let repeated = conds
-            .iter()
-            .any(|c| std::mem::replace(&mut seen[usize::from(c.index)], true));
-        let sets: Vec<Vec<Cond>> = if repeated {
-            conds.iter().map(|c| vec![*c]).collect()
-        } else {
-            vec![conds]
-        };
-        for mut set in sets {
-            if !set.iter().all(Cond::satisfiable) {
-                continue;
-            }
+        for mut set in split_repeated_indices(conds) {
             set.sort();
             set.dedup();
             for nr in &numbers {

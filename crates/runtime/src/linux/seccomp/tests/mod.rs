@@ -1,7 +1,9 @@
 //! Tests of the seccomp compiler: unit checks, a small BPF interpreter, and real
-//! kernel runs in forked children.
+//! kernel runs in forked children. Argument conditions are in `args.rs`.
 use super::*;
 use serde_json::json;
+
+mod args;
 
 fn spec(v: serde_json::Value) -> LinuxSeccomp {
     serde_json::from_value(v).expect("valid LinuxSeccomp JSON")
@@ -203,94 +205,6 @@ fn every_action_maps_to_its_kernel_value() {
     assert_eq!(call(&p, "lstat", A0), ALLOW);
     assert_eq!(call(&p, "poll", A0), errno(0));
     assert_eq!(call(&p, "getpid", A0), LOG);
-}
-
-#[test]
-fn args_and_within_a_rule_or_across_rules() {
-    let p = program(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [
-            {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
-            {"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [
-            {"index": 1, "value": 12, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 75, "args": [
-            {"index": 1, "value": 240, "valueTwo": 16, "op": "SCMP_CMP_MASKED_EQ"}]}]}));
-    let kill = |pid: u64, sig: u64| call(&p, "kill", [pid, sig, 0, 0, 0, 0]);
-    assert_eq!(kill(1, 10), errno(1));
-    assert_eq!(kill(2, 10), ALLOW);
-    assert_eq!(kill(2, 12), errno(1));
-    assert_eq!(kill(1, 18), errno(75)); // 18 & 0xf0 == 0x10
-    assert_eq!(kill(1, 31), errno(75));
-    assert_eq!(kill(1, 15), ALLOW);
-    assert_eq!(kill(2, 0x1_0000_000c), ALLOW); // EQ compares all 64 bits
-    assert_eq!(kill(1, 0x1_0000_0012), errno(75)); // the mask has no high bits
-}
-
-#[test]
-fn operators_compare_unsigned_64_bit() {
-    let rule = |op: &str, v: u64| {
-        program(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-            {"names": ["personality"], "action": "SCMP_ACT_KILL_PROCESS",
-             "args": [{"index": 0, "value": v, "op": op}]}]}))
-    };
-    let big = 0x1_0000_0000u64;
-    type Probes<'a> = &'a [(u64, bool)];
-    let table: [(&str, u64, Probes); 6] = [
-        (
-            "SCMP_CMP_EQ",
-            big,
-            &[(big, true), (0, false), (big + 1, false)],
-        ),
-        ("SCMP_CMP_NE", big, &[(big, false), (0, true), (1, true)]),
-        (
-            "SCMP_CMP_LT",
-            big,
-            &[(big - 1, true), (big, false), (u64::MAX, false)],
-        ),
-        (
-            "SCMP_CMP_LE",
-            big,
-            &[(big, true), (big + 1, false), (0, true)],
-        ),
-        (
-            "SCMP_CMP_GT",
-            big,
-            &[(big + 1, true), (big, false), (u64::MAX, true)],
-        ),
-        (
-            "SCMP_CMP_GE",
-            big,
-            &[(big, true), (big - 1, false), (u64::MAX, true)],
-        ),
-    ];
-    for (op, v, probes) in table {
-        let p = rule(op, v);
-        for (arg, killed) in probes {
-            let want = if *killed { KILL_PROCESS } else { ALLOW };
-            assert_eq!(
-                call(&p, "personality", a0(*arg)),
-                want,
-                "{op} {v:#x} on {arg:#x}"
-            );
-        }
-    }
-    // MASKED_EQ whose datum has bits outside the mask never matches (libseccomp).
-    let p = program(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"names": ["personality"], "action": "SCMP_ACT_KILL_PROCESS",
-         "args": [{"index": 0, "value": 0xf, "valueTwo": 0x13, "op": "SCMP_CMP_MASKED_EQ"}]}]}));
-    assert_eq!(call(&p, "personality", a0(0x13)), ALLOW);
-    assert_eq!(call(&p, "personality", a0(0x3)), ALLOW);
-}
-
-#[test]
-fn repeated_argument_index_is_ored_like_runc() {
-    let p = program(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [
-            {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"},
-            {"index": 1, "value": 4, "op": "SCMP_CMP_EQ"}]}]}));
-    assert_eq!(call(&p, "kill", [1, 3, 0, 0, 0, 0]), errno(1));
-    assert_eq!(call(&p, "kill", [1, 4, 0, 0, 0, 0]), errno(1));
-    assert_eq!(call(&p, "kill", [1, 5, 0, 0, 0, 0]), ALLOW);
 }
 
 /// The corners checked against libseccomp 2.5.4 by experiment (see the module docs).
