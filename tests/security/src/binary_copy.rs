@@ -61,6 +61,15 @@ impl RuntimeCopy {
         format!("{}:{}", m.dev(), m.ino())
     }
 
+    /// The copy's inode number as the attack programs print it (`DEV:INO `): a protected
+    /// runtime may show it through an overlay or another mount with its own device number, so
+    /// a held fd of the binary is recognised by the inode alone (the content hash is the
+    /// ground truth either way).
+    pub fn ino_pattern(&self) -> String {
+        let m = fs::metadata(&self.path).expect("stat the runtime copy");
+        format!(":{} ", m.ino())
+    }
+
     /// Whether the content is still what was copied, and was so at every earlier check. When
     /// it is not, the original content is put back (same inode) before this returns, so that
     /// the test can go on using the binary to clean up.
