@@ -18,6 +18,8 @@ pub struct Runtime {
     dir: TempDir,
     root: PathBuf,
     ids: RefCell<Vec<String>>,
+    /// The binary to run instead of [`runtime()`] (see [`Runtime::with_binary`]).
+    binary: Option<PathBuf>,
 }
 
 impl Runtime {
@@ -29,7 +31,21 @@ impl Runtime {
             dir,
             root,
             ids: RefCell::new(Vec::new()),
+            binary: None,
         }
+    }
+
+    /// Like [`Runtime::new`], but every command runs `binary` (e.g. a copy of the runtime under
+    /// test that an attack may overwrite without harming the real one).
+    pub fn with_binary(name: &str, binary: &Path) -> Runtime {
+        let mut rt = Runtime::new(name);
+        rt.binary = Some(binary.to_path_buf());
+        rt
+    }
+
+    /// The binary this runs: [`runtime()`] unless made by [`Runtime::with_binary`].
+    pub fn binary(&self) -> &Path {
+        self.binary.as_deref().unwrap_or_else(|| runtime())
     }
 
     /// The `--root` directory.
@@ -48,7 +64,7 @@ impl Runtime {
 
     /// `runtime --root ROOT ARGS...`, not yet run.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut c = Command::new(runtime());
+        let mut c = Command::new(self.binary());
         c.arg("--root").arg(&self.root);
         c.args(args);
         c

@@ -54,3 +54,7 @@ pub fn exploit(name: &str) -> PathBuf {
     }
     bin
 }
+
+// CVE-2019-5736 helpers (a private copy of the runtime binary; host libraries for a rootfs).
+mod binary_copy;
+pub use binary_copy::{file_hash, install_libs, RuntimeCopy};
