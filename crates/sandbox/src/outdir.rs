@@ -62,8 +62,14 @@ pub fn open_host_dir(dir: &Path) -> Result<OwnedFd, Error> {
         Mode::empty(),
     ) {
         Ok(fd) => own(fd),
-        Err(nix::errno::Errno::ELOOP) => return Err(invalid("is a symlink")),
-        Err(nix::errno::Errno::ENOTDIR) => return Err(invalid("is not a directory")),
+        Err(nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR) => {
+            let link = fs_is_symlink(dir);
+            return Err(invalid(if link {
+                "is a symlink"
+            } else {
+                "is not a directory"
+            }));
+        }
         Err(e) => return Err(invalid(e.desc())),
     };
     let mut d = Dir::from_fd(nix::unistd::dup(fd.as_raw_fd()).map_err(io("dup".into()))?)
@@ -93,6 +99,10 @@ pub fn open_container_dir(pid: i32, inside: &str) -> Result<OwnedFd, Error> {
         )));
     }
     Ok(fd)
+}
+
+fn fs_is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn is_dot(name: &CStr) -> bool {

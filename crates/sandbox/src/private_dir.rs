@@ -38,8 +38,16 @@ pub fn private_dir(path: &Path, must_be_new: bool) -> Result<OwnedFd, Error> {
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(Errno::ELOOP) => return Err(refuse("it is a symlink".into())),
-        Err(Errno::ENOTDIR) => return Err(refuse("it is not a directory".into())),
+        // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ENOTDIR or ELOOP; lstat tells which.
+        Err(Errno::ELOOP | Errno::ENOTDIR) => {
+            let link = nix::sys::stat::lstat(path)
+                .is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFLNK.bits());
+            return Err(refuse(if link {
+                "it is a symlink".into()
+            } else {
+                "it is not a directory".into()
+            }));
+        }
         Err(e) => {
             return Err(Error::Io(
                 format!("opening {}", path.display()),

@@ -104,23 +104,14 @@ impl Sandbox {
         if let Some(p) = &self.stdin {
             vsbx_bundle_gen::open_input(p).map_err(|e| Error::Invalid(format!("--stdin: {e}")))?;
         }
-        let output = match &self.request.output {
-            Some(dir) => Some((dir.clone(), open_host_dir(dir)?)),
-            None => None,
-        };
         private_dir(&self.state_root, false)?;
         let work = tempdir("bundle")?;
-        let result = self.run_in(&work, files, output);
+        let result = self.run_in(&work, files);
         let _ = std::fs::remove_dir_all(&work);
         result
     }
 
-    fn run_in(
-        &self,
-        work: &Path,
-        files: Vec<PathBuf>,
-        output: Option<(PathBuf, std::os::fd::OwnedFd)>,
-    ) -> Result<RunResult, Error> {
+    fn run_in(&self, work: &Path, files: Vec<PathBuf>) -> Result<RunResult, Error> {
         let mut request = self
             .request
             .to_request(work.join("bundle"), files)
@@ -144,13 +135,17 @@ impl Sandbox {
         let bundle = generate(&request, &catalog).map_err(|e| Error::Invalid(e.to_string()))?;
         let timeout = bundle.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let output_size = output_tmpfs_size(&bundle.spec);
-        if let (Some((dir, _)), None) = (&output, output_size) {
-            return Err(Error::Invalid(format!(
-                "--output {}: profile `{}` has no /output; use --policy io or above",
-                dir.display(),
-                bundle.profile.name
-            )));
-        }
+        let output = match (&self.request.output, output_size) {
+            (Some(dir), None) => {
+                return Err(Error::Invalid(format!(
+                    "--output {}: profile `{}` has no /output; use --policy io or above",
+                    dir.display(),
+                    bundle.profile.name
+                )))
+            }
+            (Some(dir), Some(_)) => Some((dir.clone(), open_host_dir(dir)?)),
+            (None, _) => None,
+        };
         let base_id = format!("vsbx-{}-{}", std::process::id(), unique());
         let context = json!({
             "runner": bundle.runner,

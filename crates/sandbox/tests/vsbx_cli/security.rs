@@ -184,7 +184,9 @@ fn concurrent_runs_have_distinct_host_uids() {
     let started = Instant::now();
     let (procs_a, procs_b) = loop {
         let (x, y) = (sandbox_processes(pa), sandbox_processes(pb));
-        if !x.is_empty() && !y.is_empty() {
+        // Until the program's execve the container init is still root.
+        let running = |v: &[(i32, u64)]| !v.is_empty() && v.iter().all(|(_, uid)| *uid != 0);
+        if running(&x) && running(&y) {
             break (x, y);
         }
         assert!(
