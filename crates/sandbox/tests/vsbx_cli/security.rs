@@ -74,6 +74,8 @@ fn output_is_bounded_by_its_size_and_copied_without_symlinks() {
         .prefix("vsbx-clitest-out-")
         .tempdir()
         .unwrap();
+    // Writable by anyone: the limit, not the permissions, must stop the program.
+    fs::set_permissions(out.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let (_k, script) = temp_file(
         "fill.sh",
         "echo kept > /output/small.txt\nmkdir /output/sub && echo deep > /output/sub/f\n\
