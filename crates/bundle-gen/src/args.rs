@@ -41,9 +41,14 @@ pub struct RequestArgs {
     /// Environment variable K=V.
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
-    /// Host directory bound read-write at /output (io profile and up).
+    /// Directory that receives what the program leaves in /output (io profile and up).
+    /// `vsbx run` copies the /output tmpfs there after the run; `vsbx-bundle-gen` binds it
+    /// at /output instead (a bind has no size limit).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Size of the /output tmpfs, e.g. 64M (default: the profile's, 64M).
+    #[arg(long = "output-size", value_name = "SIZE", allow_hyphen_values = true)]
+    pub output_size: Option<String>,
     /// Wall-clock limit, e.g. 5s.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
@@ -73,6 +78,11 @@ impl RequestArgs {
                 .tmp_size
                 .as_deref()
                 .map(|s| parse_size("--tmp-size", s))
+                .transpose()?,
+            output_bytes: self
+                .output_size
+                .as_deref()
+                .map(|s| parse_size("--output-size", s))
                 .transpose()?,
         };
         request.network = self

@@ -168,15 +168,7 @@ fn check_files(files: &[PathBuf]) -> Result<()> {
         return Err(BundleError::NoFiles);
     }
     for file in files {
-        let invalid = |message: &str| BundleError::InputFile {
-            path: file.clone(),
-            message: message.to_string(),
-        };
-        match fs::metadata(file) {
-            Ok(meta) if meta.is_file() => {}
-            Ok(_) => return Err(invalid("is not a regular file")),
-            Err(e) => return Err(invalid(&e.to_string())),
-        }
+        rootfs::open_input(file)?;
     }
     Ok(())
 }
@@ -203,11 +195,20 @@ fn resolve_network(requested: Option<NetworkMode>, profile: &Profile) -> Result<
     }
 }
 
-/// The host uid/gid the sandbox user (65534 in the container) has.
-fn sandbox_host_ids(userns: Option<UserNamespace>) -> Result<(u32, u32)> {
-    match userns {
-        None => Ok((SANDBOX_UID, SANDBOX_GID)),
-        Some(map) => {
+/// The host uid/gid the sandbox user (65534 in the container, or `run_as`) has.
+fn sandbox_host_ids(
+    userns: Option<UserNamespace>,
+    run_as: Option<(u32, u32)>,
+) -> Result<(u32, u32)> {
+    match (userns, run_as) {
+        (None, None) => Ok((SANDBOX_UID, SANDBOX_GID)),
+        (None, Some(ids)) => Ok(ids),
+        (Some(map), Some(_)) => Err(BundleError::flag(
+            "--userns",
+            map.host_uid.to_string(),
+            "a user namespace and a host uid of its own for the run exclude each other",
+        )),
+        (Some(map), None) => {
             let uid = map.host_uid.checked_add(SANDBOX_UID);
             let gid = map.host_gid.checked_add(SANDBOX_GID);
             match (uid, gid) {
@@ -295,7 +296,7 @@ pub fn generate(request: &BundleRequest, catalog: &RunnerCatalog) -> Result<Bund
         .unwrap_or_else(|| PolicySource::Builtin(runner.profile.clone()));
     let profile = policy.load()?;
     let network = resolve_network(request.network, &profile)?;
-    let (sandbox_uid, sandbox_gid) = sandbox_host_ids(request.user_namespace)?;
+    let (sandbox_uid, sandbox_gid) = sandbox_host_ids(request.user_namespace, request.run_as)?;
     let output = request
         .output
         .as_deref()
@@ -357,6 +358,7 @@ pub fn generate(request: &BundleRequest, catalog: &RunnerCatalog) -> Result<Bund
             binds: build_binds,
             output: None,
             user_namespace: request.user_namespace,
+            run_as: request.run_as,
             root_path: format!("../{ROOTFS_NAME}"),
             annotations: annotations(runner, "build", build_network, None),
         })?;
@@ -381,6 +383,7 @@ pub fn generate(request: &BundleRequest, catalog: &RunnerCatalog) -> Result<Bund
         binds: run_binds,
         output,
         user_namespace: request.user_namespace,
+        run_as: request.run_as,
         root_path: ROOTFS_NAME.into(),
         annotations: annotations(runner, "run", network, request.timeout),
     })?;

@@ -33,6 +33,7 @@ pub use request::{
     parse_cpus, parse_duration, parse_env, parse_mount, parse_pids, parse_size, BundleRequest,
     EnvVar, LimitOverrides, NetworkMode, PolicySource, UserMount, UserNamespace,
 };
+pub use rootfs::open_input;
 pub use runner::{
     expand, Bind, BuildStep, Launch, Rootfs, Runner, RunnerCatalog, BUILD_DIR, MANIFEST_NAME,
     WORK_DIR,

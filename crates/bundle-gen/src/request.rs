@@ -254,6 +254,8 @@ pub struct LimitOverrides {
     pub cpu_millis: Option<u64>,
     pub pids: Option<u64>,
     pub tmp_bytes: Option<u64>,
+    /// Size of /output; only for profiles that have one.
+    pub output_bytes: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -264,6 +266,9 @@ impl LimitOverrides {
             cpu_millis: self.cpu_millis.unwrap_or(limits.cpu_millis),
             pids: self.pids.unwrap_or(limits.pids),
             tmp_bytes: self.tmp_bytes.unwrap_or(limits.tmp_bytes),
+            output_bytes: limits
+                .output_bytes
+                .map(|bytes| self.output_bytes.unwrap_or(bytes)),
             ..limits
         }
     }
@@ -309,6 +314,9 @@ pub struct BundleRequest {
     /// Wall-clock limit, recorded in the bundle for the orchestrator to enforce.
     pub timeout: Option<Duration>,
     pub user_namespace: Option<UserNamespace>,
+    /// Host uid and gid of the sandbox user instead of 65534 (no user namespace): `vsbx
+    /// run` gives every run its own.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl BundleRequest {
@@ -326,6 +334,7 @@ impl BundleRequest {
             output: None,
             timeout: None,
             user_namespace: None,
+            run_as: None,
         }
     }
 }
@@ -473,5 +482,15 @@ mod tests {
         .applied_to(base);
         assert_eq!(limits.memory_bytes, 1);
         assert_eq!(limits.pids, base.pids);
+        assert_eq!(limits.output_bytes, None, "no /output appears by a size");
+        let io = Limits {
+            output_bytes: Some(64 << 20),
+            ..base
+        };
+        let sized = LimitOverrides {
+            output_bytes: Some(1 << 20),
+            ..LimitOverrides::default()
+        };
+        assert_eq!(sized.applied_to(io).output_bytes, Some(1 << 20));
     }
 }

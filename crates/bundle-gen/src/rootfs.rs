@@ -233,8 +233,33 @@ pub fn add_skeleton(rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens an input file of the user's the way vsbx may read it as root for a less privileged
+/// caller: never through a symlink (O_NOFOLLOW: a link to a root-only file would hand its
+/// content to the program) and only a regular file (fstat; O_NONBLOCK so a fifo cannot
+/// block the open).
+pub fn open_input(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let invalid = |message: String| BundleError::InputFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => invalid("is a symlink; give the file itself".into()),
+            _ => invalid(e.to_string()),
+        })?;
+    let meta = file.metadata().map_err(|e| invalid(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(invalid("is not a regular file".into()));
+    }
+    Ok(file)
+}
+
 /// Copies the user's files to /work/<file name> (mode 0444, /work 0555) and returns their
-/// container paths, in order.
+/// container paths, in order. Each is read from `open_input`'s fd, never by its path.
 pub fn copy_work_files(rootfs: &Path, files: &[PathBuf]) -> Result<Vec<String>> {
     let work = rootfs.join(WORK_DIR.trim_start_matches('/'));
     create_dir(&work, DIR_MODE)?;
@@ -245,12 +270,18 @@ pub fn copy_work_files(rootfs: &Path, files: &[PathBuf]) -> Result<Vec<String>> 
             message: "has no file name".to_string(),
         })?;
         let target = work.join(name);
-        if target.exists() {
+        if fs::symlink_metadata(&target).is_ok() {
             return Err(BundleError::DuplicateInputName {
                 name: name.to_string_lossy().to_string(),
             });
         }
-        fs::copy(file, &target).map_err(BundleError::io("copying", file))?;
+        let mut from = open_input(file)?;
+        let mut to = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(BundleError::io("creating", &target))?;
+        std::io::copy(&mut from, &mut to).map_err(BundleError::io("copying", file))?;
         fs::set_permissions(&target, fs::Permissions::from_mode(WORK_FILE_MODE))
             .map_err(BundleError::io("setting the mode of", &target))?;
         inside.push(format!("{WORK_DIR}/{}", name.to_string_lossy()));

@@ -196,6 +196,7 @@ impl ManifestCheck<'_> {
                 .transpose()?,
             pids: file.pids,
             tmp_bytes: size("build_limits.tmp", file.tmp)?,
+            output_bytes: None,
         })
     }
 

@@ -80,6 +80,9 @@ pub struct SpecInputs<'a> {
     /// Replaces the profile's /output tmpfs with this bind.
     pub output: Option<BindMount>,
     pub user_namespace: Option<UserNamespace>,
+    /// Host uid/gid of the sandbox user in place of the profile's 65534 (process.user and
+    /// the owner of the /output tmpfs).
+    pub run_as: Option<(u32, u32)>,
     /// `rootfs`, or `../rootfs` for a build bundle that shares the run bundle's rootfs.
     pub root_path: String,
     pub annotations: BTreeMap<String, String>,
@@ -144,6 +147,28 @@ pub fn compose(inputs: SpecInputs<'_>) -> Result<Spec> {
     fragment.apply_to(&mut spec)?;
 
     let mut mounts = spec.mounts().clone().unwrap_or_default();
+    if let Some((uid, gid)) = inputs.run_as {
+        for mount in mounts
+            .iter_mut()
+            .filter(|m| m.typ().as_deref() == Some("tmpfs"))
+        {
+            if let Some(options) = mount.options().clone() {
+                let options = options
+                    .into_iter()
+                    .map(|o| {
+                        if o.starts_with("uid=") {
+                            format!("uid={uid}")
+                        } else if o.starts_with("gid=") {
+                            format!("gid={gid}")
+                        } else {
+                            o
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                mount.set_options(Some(options));
+            }
+        }
+    }
     if let Some(output) = &inputs.output {
         mounts.retain(|m| m.destination().as_path() != std::path::Path::new(&output.destination));
     }
@@ -156,6 +181,12 @@ pub fn compose(inputs: SpecInputs<'_>) -> Result<Spec> {
     process.set_args(Some(inputs.args));
     process.set_env(Some(merged_env(&inputs.env)));
     process.set_cwd(WORK_DIR.into());
+    if let Some((uid, gid)) = inputs.run_as {
+        let mut user = process.user().clone();
+        user.set_uid(uid);
+        user.set_gid(gid);
+        process.set_user(user);
+    }
     spec.set_process(Some(process));
 
     let mut linux = spec.linux().clone().unwrap_or_default();

@@ -341,3 +341,25 @@ fn existing_empty_bundle_dir_is_used() {
     let bundle = generate_ok(&ws.request("a.py", ""), &common::example_catalog());
     assert!(bundle.config_path().is_file());
 }
+
+#[test]
+fn run_as_sets_the_user_and_the_output_owner_and_output_size_the_tmpfs() {
+    let ws = Workspace::new();
+    let mut request = ws.request("hello.py", "print(1)\n");
+    request.run_as = Some((2_000_000_007, 2_000_000_008));
+    request.limits.output_bytes = Some(1 << 20);
+    let bundle = generate_ok(&request, &common::example_catalog());
+    let config = config_json(&bundle.dir);
+    assert_eq!(config["process"]["user"]["uid"], 2_000_000_007u32);
+    assert_eq!(config["process"]["user"]["gid"], 2_000_000_008u32);
+    let output = mount_at(&config, "/output").expect("/output");
+    let options: Vec<&str> = output["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(|o| o.as_str())
+        .collect();
+    for want in ["uid=2000000007", "gid=2000000008", "size=1048576"] {
+        assert!(options.contains(&want), "{want} in {options:?}");
+    }
+}

@@ -321,3 +321,30 @@ fn output_dir_not_writable_by_the_sandbox_user_is_refused() {
     assert!(err.contains("not writable by the sandbox user"), "{err}");
     assert!(!ws.bundle_dir().exists());
 }
+
+/// An input symlink (the program or an extra file) is refused, even when it points at a
+/// file the caller could not read: vsbx copies inputs as root.
+#[test]
+fn symlinked_input_files_are_refused() {
+    let ws = Workspace::new();
+    let catalog = common::example_catalog();
+    let secret = common::write_file(ws.path(), "secret", "TOPSECRET\n");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let link = ws.path().join("data.txt");
+    std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+    let script = ws.file("cat.py", "print(open('/work/data.txt').read())\n");
+    let script_link = ws.path().join("link.py");
+    std::os::unix::fs::symlink(&script, &script_link).expect("symlink");
+    for files in [
+        vec![script.clone(), link.clone()],
+        vec![script_link.clone()],
+    ] {
+        let request = vsbx_bundle_gen::BundleRequest::new(ws.bundle_dir(), files.clone());
+        let err = generate(&request, &catalog)
+            .expect_err("a symlinked input")
+            .to_string();
+        assert!(err.contains("is a symlink"), "{files:?}: {err}");
+        assert!(!ws.bundle_dir().exists(), "{files:?}: a bundle was left");
+    }
+}

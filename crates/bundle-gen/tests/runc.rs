@@ -146,6 +146,33 @@ fn shell_script_runs_under_runc_with_its_exit_status() {
     assert_outcome(&outcome, 3, "hello from vsbx\nx\nwork-ro\n65534\n", "shell");
 }
 
+/// The identity `vsbx run` gives each run (a host uid of its own, no user namespace) keeps
+/// the bundle plain OCI: runc runs it as that uid, with /output writable.
+#[test]
+fn shell_runs_under_runc_as_its_own_uid() {
+    if !runc_ready() {
+        return;
+    }
+    let ws = Workspace::new();
+    let Some(rootfs) = common::make_busybox_rootfs(ws.path()) else {
+        skip("busybox-static is missing: cannot make the shell rootfs");
+        return;
+    };
+    let catalog = common::catalog_with_shell_rootfs(&rootfs);
+    let mut request = ws.request(
+        "id.sh",
+        "id -u\nid -g\necho x > /output/f && cat /output/f\n",
+    );
+    request.run_as = Some((2_000_000_123, 2_000_000_123));
+    let outcome = run_bundle(&request, &catalog, "shell-run-as");
+    assert_outcome(
+        &outcome,
+        0,
+        "2000000123\n2000000123\nx\n",
+        "shell as its own uid",
+    );
+}
+
 #[test]
 fn shell_runs_under_the_minimal_profile() {
     if !runc_ready() {

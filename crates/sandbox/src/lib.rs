@@ -4,7 +4,11 @@
 //! creates the container, streams its output, enforces the wall clock and reads usage.
 
 pub mod audit;
+pub mod escape;
+pub mod identity;
+pub mod outdir;
 pub mod plot;
+pub mod private_dir;
 pub mod report;
 pub mod sandbox;
 pub mod supervise;
@@ -33,4 +37,10 @@ pub enum Error {
     Io(String, #[source] std::io::Error),
     #[error("{0}")]
     Invalid(String),
+    /// A directory in a shared place that is not private to us (see `private_dir`).
+    #[error("refusing to use {}: {reason}", path.display())]
+    UnsafeDir {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }

@@ -52,6 +52,10 @@ enum Command {
         /// Bytes kept of each of stdout and stderr, e.g. 1M.
         #[arg(long = "output-cap", default_value = "1M")]
         output_cap: String,
+        /// Echo the program's output as it is even to a terminal (by default, escape
+        /// sequences and other control characters are shown as \xNN there).
+        #[arg(long = "raw-output")]
+        raw_output: bool,
         /// Do not print the one-line summary on stderr.
         #[arg(short, long)]
         quiet: bool,
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
             monitor_interval,
             audit,
             output_cap,
+            raw_output,
             quiet,
             files,
         } => {
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
                 stream: true,
                 sample_every: every,
                 interrupt: Some(interrupts.as_raw_fd()),
+                raw_output,
                 ..Sandbox::default()
             };
             sandbox.audit.path =

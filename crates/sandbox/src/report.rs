@@ -46,6 +46,15 @@ pub struct Report {
     pub peak_pids: u64,
     pub stdout: StreamStats,
     pub stderr: StreamStats,
+    /// The wall-clock limit the run had (`--timeout`, else the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The host uid (and gid) the program ran as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_uid: Option<u32>,
+    /// What `--output DIR` received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<crate::outdir::OutputStats>,
 }
 
 impl Report {
@@ -70,8 +79,29 @@ impl Report {
             _ => "no status".into(),
         };
         let trunc = |s: &StreamStats| if s.truncated { " (truncated)" } else { "" };
+        let output = self
+            .output
+            .as_ref()
+            .map(|o| {
+                format!(
+                    ", output {} files {} B{}{}",
+                    o.files,
+                    o.bytes,
+                    if o.skipped > 0 {
+                        format!(" ({} skipped)", o.skipped)
+                    } else {
+                        String::new()
+                    },
+                    if o.limit_reached {
+                        format!(" (limit {} reached)", human_bytes(o.limit_bytes))
+                    } else {
+                        String::new()
+                    },
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "vsbx: {status} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}",
+            "vsbx: {status} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}{output}",
             self.wall_ms,
             self.cpu_user_ms,
             self.cpu_system_ms,
@@ -124,6 +154,9 @@ mod tests {
                 bytes: 0,
                 truncated: false,
             },
+            timeout_ms: Some(30_000),
+            host_uid: Some(2_000_000_000),
+            output: None,
         };
         assert_eq!(r.exit_code_for_shell(), 137);
         let s = r.summary();
@@ -134,5 +167,7 @@ mod tests {
         let j = serde_json::to_value(&r).unwrap();
         assert_eq!(j["status"], "oom_killed");
         assert!(j.get("exit_code").is_none());
+        assert_eq!(j["timeout_ms"], 30_000);
+        assert_eq!(j["host_uid"], 2_000_000_000u32);
     }
 }

@@ -2,7 +2,6 @@
 //! (vsbx-bundle-gen), run through the runtime in this process (build step first for
 //! compiled runners), reported, audited, and cleaned up.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +9,9 @@ use serde_json::json;
 use vsbx_bundle_gen::{generate, RequestArgs, StepKind};
 
 use crate::audit::AuditLog;
+use crate::identity::{self, RunIdentity};
+use crate::outdir::{copy_out, open_host_dir};
+use crate::private_dir::private_dir;
 use crate::report::Outcome;
 use crate::supervise::{run_bundle, RunOptions, RunResult};
 use crate::Error;
@@ -18,8 +20,14 @@ use crate::Error;
 pub const STATE_DIR_NAME: &str = "vsbx-sandbox";
 /// Default cap on each output stream.
 pub const DEFAULT_OUTPUT_CAP: u64 = 1 << 20;
-/// Wall-clock limit of a compile step when the run has none.
+/// Wall-clock limit of a compile step (at least; longer if the run's limit is).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Wall-clock limit of a run without `--timeout`: far above what a script or test program
+/// needs (most finish in well under a second), yet a forgotten loop or a blocked read ends
+/// in half a minute instead of holding a cgroup, memory and a uid slot forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where the program's files appear for `--output DIR` (a tmpfs of `--output-size`).
+pub const OUTPUT_DIR: &str = "/output";
 
 /// A configured sandbox; `run_file` / `run` execute one program each.
 #[derive(Debug, Clone)]
@@ -33,6 +41,8 @@ pub struct Sandbox {
     pub state_root: PathBuf,
     /// See `RunOptions::interrupt`.
     pub interrupt: Option<std::os::fd::RawFd>,
+    /// Echo escape sequences to a terminal as they are (see `escape`).
+    pub raw_output: bool,
 }
 
 impl Default for Sandbox {
@@ -46,6 +56,7 @@ impl Default for Sandbox {
             audit: AuditLog::default(),
             state_root: scratch_base().join(STATE_DIR_NAME),
             interrupt: None,
+            raw_output: false,
         }
     }
 }
@@ -91,8 +102,9 @@ impl Sandbox {
     pub fn run_files(&self, files: Vec<PathBuf>) -> Result<RunResult, Error> {
         // Inputs that can be checked before anything exists (and before any audit event).
         if let Some(p) = &self.stdin {
-            std::fs::File::open(p).map_err(|e| Error::Io(format!("--stdin {}", p.display()), e))?;
+            vsbx_bundle_gen::open_input(p).map_err(|e| Error::Invalid(format!("--stdin: {e}")))?;
         }
+        private_dir(&self.state_root, false)?;
         let work = tempdir("bundle")?;
         let result = self.run_in(&work, files);
         let _ = std::fs::remove_dir_all(&work);
@@ -100,23 +112,49 @@ impl Sandbox {
     }
 
     fn run_in(&self, work: &Path, files: Vec<PathBuf>) -> Result<RunResult, Error> {
-        let request = self
+        let mut request = self
             .request
             .to_request(work.join("bundle"), files)
             .map_err(|e| Error::Invalid(e.to_string()))?;
+        // /output stays the bundle's size-limited tmpfs; its files are copied out after.
+        request.output = None;
+        let identity: Option<RunIdentity> = match request.user_namespace {
+            None => Some(identity::allocate(&self.state_root)?),
+            Some(_) => None,
+        };
+        request.run_as = identity.as_ref().map(|i| (i.uid, i.gid));
+        let host_uid = match (&identity, request.user_namespace) {
+            (Some(i), _) => i.uid,
+            (None, Some(map)) => map.host_uid.saturating_add(vsbx_policy::SANDBOX_UID),
+            (None, None) => vsbx_policy::SANDBOX_UID,
+        };
         let catalog = self
             .request
             .catalog()
             .map_err(|e| Error::Invalid(e.to_string()))?;
         let bundle = generate(&request, &catalog).map_err(|e| Error::Invalid(e.to_string()))?;
+        let timeout = bundle.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let output_size = output_tmpfs_size(&bundle.spec);
+        let output = match (&self.request.output, output_size) {
+            (Some(dir), None) => {
+                return Err(Error::Invalid(format!(
+                    "--output {}: profile `{}` has no /output; use --policy io or above",
+                    dir.display(),
+                    bundle.profile.name
+                )))
+            }
+            (Some(dir), Some(_)) => Some((dir.clone(), open_host_dir(dir)?)),
+            (None, _) => None,
+        };
         let base_id = format!("vsbx-{}-{}", std::process::id(), unique());
         let context = json!({
             "runner": bundle.runner,
             "profile": bundle.profile.name,
             "limits": {
                 "memory": self.request.memory, "cpus": self.request.cpus, "pids": self.request.pids,
-                "timeout": bundle.timeout.map(|t| humantime::format_duration(t).to_string()),
+                "timeout": humantime::format_duration(timeout).to_string(),
             },
+            "host_uid": host_uid,
         });
         let mut last = None;
         for step in bundle.steps() {
@@ -130,16 +168,18 @@ impl Sandbox {
                 bundle: step.bundle_dir.to_path_buf(),
                 id: id.clone(),
                 root: self.state_root.clone(),
-                timeout: if build {
-                    Some(bundle.timeout.unwrap_or(BUILD_TIMEOUT).max(BUILD_TIMEOUT))
+                timeout: Some(if build {
+                    timeout.max(BUILD_TIMEOUT)
                 } else {
-                    bundle.timeout
-                },
+                    timeout
+                }),
                 stdin: if build { None } else { self.stdin.clone() },
                 output_cap: self.output_cap,
                 stream: self.stream,
                 sample_every: self.sample_every,
                 interrupt: self.interrupt,
+                raw_output: self.raw_output,
+                keep_dir: (!build && output.is_some()).then(|| OUTPUT_DIR.to_string()),
             };
             self.audit.event(
                 "created",
@@ -147,7 +187,11 @@ impl Sandbox {
                 json!({"step": if build { "build" } else { "run" }, "context": context}),
             )?;
             self.audit.event("started", &id, json!({}))?;
-            let r = run_bundle(&opts)?;
+            let mut r = run_bundle(&opts)?;
+            r.report.host_uid = Some(host_uid);
+            if let (Some((dir, to)), Some(from)) = (&output, r.kept_dir.take()) {
+                r.report.output = Some(copy_out(&from, to, dir, output_size.unwrap_or(0))?);
+            }
             let event = match r.report.status {
                 Outcome::Ok | Outcome::ExitNonzero => "exited",
                 Outcome::Timeout => "timeout",
@@ -255,11 +299,20 @@ pub fn scratch_base() -> PathBuf {
 
 fn tempdir(what: &str) -> Result<PathBuf, Error> {
     let dir = scratch_base().join(format!("vsbx-{what}-{}-{}", std::process::id(), unique()));
-    // create_dir, not create_dir_all: a name someone else made first is an error, and
-    // the directory is private to root.
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| Error::Io(format!("creating {}", dir.display()), e))?;
+    // A new name only (someone else's directory or symlink there is an error), mode 0700,
+    // checked on its fd.
+    private_dir(&dir, true)?;
     Ok(dir)
+}
+
+/// The size of the /output tmpfs of `spec`, if it has one.
+fn output_tmpfs_size(spec: &oci_spec::runtime::Spec) -> Option<u64> {
+    spec.mounts()
+        .as_deref()?
+        .iter()
+        .find(|m| m.destination() == Path::new(OUTPUT_DIR) && m.typ().as_deref() == Some("tmpfs"))?
+        .options()
+        .as_deref()?
+        .iter()
+        .find_map(|o| o.strip_prefix("size=")?.parse().ok())
 }

@@ -14,6 +14,8 @@ use nix::unistd::Pid;
 use vsbx_runtime::container::{self, CreateOptions};
 use vsbx_runtime::state::Root;
 
+use crate::escape::EscapeFilter;
+use crate::outdir::open_container_dir;
 use crate::report::{Outcome, Report, StreamStats};
 use crate::usage::{Sampler, Usage};
 use crate::Error;
@@ -37,6 +39,11 @@ pub struct RunOptions {
     /// A signalfd for the signals that stop the whole run (see `interrupts`); when it
     /// becomes readable the container is killed and the run ends as `Interrupted`.
     pub interrupt: Option<RawFd>,
+    /// Echo the program's output as it is, even to a terminal (see `escape`).
+    pub raw_output: bool,
+    /// A directory of the container (e.g. "/output") to keep an fd of, taken before the
+    /// program starts; returned in `RunResult::kept_dir`, valid after the container is gone.
+    pub keep_dir: Option<String>,
 }
 
 /// The result of a run: the report, the kept output, and the usage samples.
@@ -45,6 +52,8 @@ pub struct RunResult {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub samples: Vec<crate::usage::Sample>,
+    /// See `RunOptions::keep_dir`.
+    pub kept_dir: Option<OwnedFd>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
@@ -64,6 +73,8 @@ struct Collector {
     stats: StreamStats,
     cap: u64,
     echo: Option<RawFd>,
+    /// Set when `echo` is a terminal: escape sequences are shown, not sent.
+    filter: Option<EscapeFilter>,
 }
 
 impl Collector {
@@ -91,12 +102,43 @@ impl Collector {
             self.stats.truncated = true;
         }
         self.kept.extend_from_slice(&chunk[..take]);
-        if let (Some(out), true) = (self.echo, take > 0) {
-            // SAFETY: borrowing our own stdout/stderr for one write.
-            let mut f = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(out) });
-            let _ = f.write_all(&chunk[..take]);
+        if take > 0 {
+            let shown = match &mut self.filter {
+                Some(f) => f.push(&chunk[..take]),
+                None => chunk[..take].to_vec(),
+            };
+            self.echo_bytes(&shown);
         }
         true
+    }
+
+    fn echo_bytes(&self, bytes: &[u8]) {
+        if let (Some(out), false) = (self.echo, bytes.is_empty()) {
+            // SAFETY: borrowing our own stdout/stderr for one write.
+            let mut f = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(out) });
+            let _ = f.write_all(bytes);
+        }
+    }
+
+    /// Echoes what the filter still holds back (the stream has ended).
+    fn finish(&mut self) {
+        if let Some(mut f) = self.filter.take() {
+            let rest = f.finish();
+            self.echo_bytes(&rest);
+        }
+    }
+
+    fn new(fd: OwnedFd, cap: u64, echo: Option<RawFd>, raw: bool) -> Collector {
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = echo.is_some_and(|e| unsafe { libc::isatty(e) } == 1);
+        Collector {
+            fd: Some(fd),
+            kept: Vec::new(),
+            stats: StreamStats::default(),
+            cap,
+            echo,
+            filter: (tty && !raw).then(EscapeFilter::default),
+        }
     }
 }
 
@@ -113,7 +155,9 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let root = Root::new(o.root.clone());
     root.ensure().map_err(Error::Runtime)?;
     let stdin = match &o.stdin {
-        Some(p) => File::open(p).map_err(|e| Error::Io(format!("--stdin {}", p.display()), e))?,
+        Some(p) => {
+            vsbx_bundle_gen::open_input(p).map_err(|e| Error::Invalid(format!("--stdin: {e}")))?
+        }
         None => File::open("/dev/null").map_err(|e| Error::Io("/dev/null".into(), e))?,
     };
     let (out_r, out_w) = pipe()?;
@@ -128,11 +172,19 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let started = Instant::now();
     let mut created = container::create(&root, &opts, None).map_err(Error::Runtime)?;
     drop((stdin, out_w, err_w));
+    let pid = created.pid;
+    let kept_dir = match o.keep_dir.as_deref().map(|d| open_container_dir(pid, d)) {
+        Some(Err(e)) => {
+            let _ = container::destroy(created.locked, &created.record);
+            return Err(e);
+        }
+        Some(Ok(fd)) => Some(fd),
+        None => None,
+    };
     if let Err(e) = container::release_created(&created) {
         let _ = container::destroy(created.locked, &created.record);
         return Err(Error::Runtime(e));
     }
-    let pid = created.pid;
     let dirs = created.record.cgroup_dirs.clone();
     let pidfd = created.pidfd.take();
     let container::Created { locked, record, .. } = created;
@@ -140,20 +192,8 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
 
     set_nonblocking(&out_r);
     set_nonblocking(&err_r);
-    let mut out = Collector {
-        fd: Some(out_r),
-        kept: Vec::new(),
-        stats: StreamStats::default(),
-        cap: o.output_cap,
-        echo: o.stream.then_some(1),
-    };
-    let mut err = Collector {
-        fd: Some(err_r),
-        kept: Vec::new(),
-        stats: StreamStats::default(),
-        cap: o.output_cap,
-        echo: o.stream.then_some(2),
-    };
+    let mut out = Collector::new(out_r, o.output_cap, o.stream.then_some(1), o.raw_output);
+    let mut err = Collector::new(err_r, o.output_cap, o.stream.then_some(2), o.raw_output);
 
     let deadline = o.timeout.map(|t| started + t);
     let mut timed_out = false;
@@ -235,6 +275,8 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    out.finish();
+    err.finish();
     sampler.sample(wall);
     let usage = Usage::read(&dirs);
     let ooms = vsbx_runtime::events::oom_kills(&dirs);
@@ -274,12 +316,16 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         peak_pids: sampler.peak_pids().max(1),
         stdout: out.stats,
         stderr: err.stats,
+        timeout_ms: o.timeout.map(|t| t.as_millis() as u64),
+        host_uid: None,
+        output: None,
     };
     Ok(RunResult {
         report,
         stdout: out.kept,
         stderr: err.kept,
         samples: sampler.into_samples(),
+        kept_dir,
     })
 }
 

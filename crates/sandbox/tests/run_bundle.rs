@@ -1,12 +1,13 @@
 //! Runs busybox bundles through `run_bundle` and checks the report against what the
 //! program did, and that nothing is left on the host afterwards. Needs root.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vsbx_sandbox::{run_bundle, Outcome, RunOptions, RunResult};
+use vsbx_sandbox::{run_bundle, Outcome, RunOptions, RunResult, Sandbox};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -60,6 +61,8 @@ fn run(
         stream: false,
         sample_every: Duration::from_millis(20),
         interrupt: None,
+        raw_output: false,
+        keep_dir: None,
     })
     .unwrap_or_else(|e| panic!("{name}: {e}"));
     // Nothing left behind: state, cgroups, processes.
@@ -161,7 +164,47 @@ fn cases() -> Vec<(&'static str, fn())> {
                 r.report.peak_pids
             );
         }),
+        ("state_root_of_another_user_is_refused", || {
+            let tmp = tempfile::tempdir().unwrap();
+            let root = tmp.path().join("state");
+            std::fs::create_dir(&root).unwrap();
+            std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::os::unix::fs::chown(&root, Some(65534), Some(65534)).unwrap();
+            refused_state_root(&root, &root, "owned by uid 65534");
+        }),
+        ("state_root_that_is_a_symlink_is_refused", || {
+            let tmp = tempfile::tempdir().unwrap();
+            let target = tmp.path().join("elsewhere");
+            std::fs::create_dir(&target).unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700)).unwrap();
+            let root = tmp.path().join("state");
+            std::os::unix::fs::symlink(&target, &root).unwrap();
+            refused_state_root(&root, &target, "symlink");
+        }),
     ]
+}
+
+/// A sandbox whose state root is `root` refuses to run (naming `why`) and writes nothing
+/// into `watched`.
+fn refused_state_root(root: &Path, watched: &Path, why: &str) {
+    let sandbox = Sandbox {
+        state_root: root.to_path_buf(),
+        ..Sandbox::default()
+    };
+    let err = match sandbox.run(&["sh", "-c", "echo ran"]) {
+        Ok(r) => panic!("ran with state root {}: {:?}", root.display(), r.report),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("refusing to use") && err.contains(why),
+        "{err}"
+    );
+    let written: Vec<_> = std::fs::read_dir(watched).unwrap().flatten().collect();
+    assert!(
+        written.is_empty(),
+        "written into {}: {written:?}",
+        watched.display()
+    );
 }
 
 fn main() {

@@ -48,12 +48,13 @@ fn bad_input_is_one_error_line_and_exit_2() {
         "name = \"bad-allow\"\nversion = 1\nextends = \"compute\"\n\n[[allow]]\ngroup = \"x\"\n\
          syscalls = [\"nosuchcall\"]\nreason = \"test\"\n",
     );
-    // Owned by root, mode 0755: the sandbox user (65534) cannot write it.
-    let not_writable = tempfile::Builder::new()
-        .prefix("vsbx-clitest-ro-")
+    // vsbx never replaces files in --output DIR: it must be empty.
+    let not_empty = tempfile::Builder::new()
+        .prefix("vsbx-clitest-full-")
         .tempdir()
         .unwrap();
-    let nw = not_writable.path().to_str().unwrap().to_owned();
+    std::fs::write(not_empty.path().join("old.txt"), "x").unwrap();
+    let ne = not_empty.path().to_str().unwrap().to_owned();
     let missing = "/nonexistent-vsbx-test/missing.py".to_owned();
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         ("unknown runner", vec!["--runner", "cobol", &hello], "cobol"),
@@ -78,7 +79,11 @@ fn bad_input_is_one_error_line_and_exit_2() {
         ),
         ("missing FILE", vec![&missing], "missing.py"),
         ("no FILE", vec![], "FILE"),
-        ("--output not writable", vec!["--output", &nw, &hello], &nw),
+        (
+            "--output not empty",
+            vec!["--output", &ne, &hello],
+            "not empty",
+        ),
         (
             "--output under minimal",
             vec!["--policy", "minimal", "--output", "/tmp", &hello],

@@ -9,10 +9,12 @@
 //! - errors:   bad input: one `vsbx: error:` line, exit 2, nothing left behind
 //! - runners:  hello in python, node, shell, rust, go; compile errors
 //! - records:  --report, --audit, --monitor + `vsbx plot`, the summary line, exit codes
+//! - security: symlinked inputs, bounded --output, a uid per run, default timeout, escapes
 
 mod errors;
 mod limits;
 mod profiles;
 mod records;
 mod runners;
+mod security;
 mod support;

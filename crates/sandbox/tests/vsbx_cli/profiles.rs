@@ -133,7 +133,7 @@ fn io_shell_writes_under_tmp_and_output() {
     assert_eq!(
         std::fs::metadata(&result).unwrap().uid(),
         65534,
-        "files in /output belong to the sandbox user"
+        "the copies in DIR belong to DIR's owner"
     );
 }
 
