@@ -16,7 +16,7 @@ impl Rng {
         Rng(u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -30,7 +30,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 
@@ -505,4 +505,39 @@ pub fn scratch_bundle() -> &'static Path {
         let _ = std::fs::create_dir_all(dir.join("rootfs"));
         dir
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpf_checker_follows_the_kernel() {
+        let ok = [
+            (0x20, 0, 0, 0),
+            (0x15, 0, 1, 0),
+            (0x06, 0, 0, 0),
+            (0x06, 0, 0, 1),
+        ];
+        assert!(check_bpf(&ok).is_ok());
+        // A jump past the end, a misaligned load, no return at the end.
+        assert!(check_bpf(&[(0x15, 2, 0, 0), (0x06, 0, 0, 0)]).is_err());
+        assert!(check_bpf(&[(0x20, 0, 0, 2), (0x06, 0, 0, 0)]).is_err());
+        assert!(check_bpf(&[(0x20, 0, 0, 0)]).is_err());
+        assert!(check_bpf(&[(0x05, 0, 0, 1), (0x06, 0, 0, 0)]).is_err());
+        assert!(check_bpf(&[]).is_err());
+    }
+
+    #[test]
+    fn tree_edits_keep_json() {
+        let mut rng = Rng::new(7);
+        for _ in 0..200 {
+            // A few edits at a time, as the mutator does: copies can double the tree.
+            let mut v: Value = serde_json::from_str(r#"{"a":[1,{"b":"c"}],"d":null}"#).unwrap();
+            for _ in 0..4 {
+                mutate_value(&mut v, &mut rng);
+            }
+            assert!(serde_json::to_vec(&v).is_ok());
+        }
+    }
 }
