@@ -63,6 +63,13 @@ clean:
 	$(CARGO) clean
 	rm -rf $(HELLO)/rootfs
 
+# Fuzzing (fuzz/, libFuzzer on the stable toolchain): each target for FUZZ_SECONDS in turn;
+# exits non-zero on a crash (input kept in fuzz/artifacts/<target>/). See README, "Fuzzing".
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
 # Performance: vsbx-runtime vs runc and crun side by side (hyperfine, medians, ratios);
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; knobs in bench/run-bench.sh.
 .PHONY: bench

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
+use oci_spec::runtime::Spec;
 
 use crate::cgroups::{self, Layout};
 use crate::error::{Context, Error, Result};
@@ -103,24 +104,11 @@ pub fn create_from(
     let linux = spec.linux().as_ref();
 
     // Everything that can fail cheaply, before anything exists.
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
-            .map_err(|e| Error::invalid(format!("mounts[{i}]: {e}")))?;
-        check_bind_source(&bundle.dir, m).map_err(|e| {
-            Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
-        })?;
-    }
-    process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
-    let caps = Some(CapSets::of(process)?);
-    let seccomp = linux
-        .and_then(|l| l.seccomp().as_ref())
-        .map(crate::linux::seccomp::compile)
-        .transpose()?;
-    let root_propagation = linux
-        .and_then(|l| l.rootfs_propagation().as_deref())
-        .filter(|s| !s.is_empty())
-        .map(mount_opts::propagation)
-        .transpose()?;
+    let Checked {
+        caps,
+        seccomp,
+        root_propagation,
+    } = check_bundle(bundle.dir.as_path(), spec)?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && console.is_none() {
         return Err(Error::invalid(
@@ -385,6 +373,48 @@ fn warn(msg: &str) {
 
 fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {
     offsets.is_empty() || ns.creates(namespaces::NEWTIME)
+}
+
+/// What [`check_bundle`] parsed, for the plan.
+pub(crate) struct Checked {
+    pub caps: Option<CapSets>,
+    pub seccomp: Option<crate::linux::seccomp::Filters>,
+    pub root_propagation: Option<nix::mount::MsFlags>,
+}
+
+/// The checks of `create` that need only the bundle: mount options and bind sources,
+/// the process, capabilities, seccomp (compiled) and rootfs propagation. No side effect
+/// beyond stat(2) of bind sources, so the fuzz targets run it too.
+pub(crate) fn check_bundle(dir: &Path, spec: &Spec) -> Result<Checked> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("process: missing"))?;
+    let linux = spec.linux().as_ref();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+            .map_err(|e| Error::invalid(format!("mounts[{i}]: {e}")))?;
+        check_bind_source(dir, m).map_err(|e| {
+            Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
+        })?;
+    }
+    process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
+    // No process.capabilities means none (never the root user's full set).
+    let caps = Some(CapSets::of(process)?);
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::linux::seccomp::compile)
+        .transpose()?;
+    let root_propagation = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|s| !s.is_empty())
+        .map(mount_opts::propagation)
+        .transpose()?;
+    Ok(Checked {
+        caps,
+        seccomp,
+        root_propagation,
+    })
 }
 
 fn check_bind_source(bundle: &Path, m: &oci_spec::runtime::Mount) -> Result<()> {

@@ -52,7 +52,7 @@ const JOIN_ORDER: &[(LinuxNamespaceType, &str)] = &[
 
 /// Builds the process to run: process.json as given, or the bundle's process with
 /// the command-line changes (as runc does).
-fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
+pub(crate) fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
     if let Some(path) = &o.process_file {
         let text = fs::read(path).map_err(|e| Error::path("--process: cannot read", path, e))?;
         let de = &mut serde_json::Deserializer::from_slice(&text);

@@ -12,6 +12,8 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod features;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod hooks;
 pub mod linux;
 pub mod log;

@@ -72,7 +72,7 @@ pub fn check_version(v: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     check_version(spec.version())?;
 
     let root = spec

@@ -7,69 +7,17 @@ use std::time::Duration;
 
 use std::os::fd::AsRawFd;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use vsbx_bundle_gen::RequestArgs;
 use vsbx_sandbox::{plot, Sandbox};
+
+mod cli;
+
+use cli::{Cli, Command};
 
 /// Exit status for bad input and sandbox failures (the program's own code otherwise).
 const EXIT_ERROR: u8 = 2;
-
-#[derive(Parser)]
-#[command(
-    name = "vsbx",
-    version,
-    about = "Run untrusted code in a sandbox and report what it did"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once; boxing buys nothing
-enum Command {
-    /// Run FILE (its extension picks the runner) and report.
-    Run {
-        #[command(flatten)]
-        request: RequestArgs,
-        /// Feed this file on stdin (default: /dev/null).
-        #[arg(long)]
-        stdin: Option<PathBuf>,
-        /// Write the report as JSON here.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Sample memory and CPU into this JSON file (see `vsbx plot`).
-        #[arg(long)]
-        monitor: Option<PathBuf>,
-        /// Sampling interval for --monitor, e.g. 50ms.
-        #[arg(long = "monitor-interval", default_value = "100ms")]
-        monitor_interval: String,
-        /// Append audit events (JSON lines) here; default $VSBX_AUDIT_LOG if set.
-        #[arg(long)]
-        audit: Option<PathBuf>,
-        /// Bytes kept of each of stdout and stderr, e.g. 1M.
-        #[arg(long = "output-cap", default_value = "1M")]
-        output_cap: String,
-        /// Echo the program's output as it is even to a terminal (by default, escape
-        /// sequences and other control characters are shown as \xNN there).
-        #[arg(long = "raw-output")]
-        raw_output: bool,
-        /// Do not print the one-line summary on stderr.
-        #[arg(short, long)]
-        quiet: bool,
-        /// The program and any files it needs.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
-    /// Draw a --monitor file as an SVG chart.
-    Plot {
-        input: PathBuf,
-        #[arg(short, long)]
-        output: PathBuf,
-    },
-}
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("vsbx: error: {}", msg.to_string().replace('\n', " "));
@@ -121,17 +69,9 @@ fn main() -> ExitCode {
             quiet,
             files,
         } => {
-            let cap = match vsbx_bundle_gen::parse_size("--output-cap", &output_cap) {
-                Ok(c) => c,
+            let (cap, every) = match cli::run_settings(&output_cap, &monitor_interval) {
+                Ok(s) => s,
                 Err(e) => return fail(e),
-            };
-            let every = match humantime::parse_duration(&monitor_interval) {
-                Ok(d) if !d.is_zero() => d,
-                _ => {
-                    return fail(format!(
-                        "--monitor-interval {monitor_interval:?}: not a positive duration"
-                    ))
-                }
             };
             if let Some(r) = &report {
                 if let Err(e) = check_writable(r) {

@@ -274,6 +274,11 @@ impl Filters {
         self.flags
     }
 
+    /// The programs, in the order they are installed (for the fuzz targets' checks).
+    pub(crate) fn programs(&self) -> &[BpfProgram] {
+        &self.programs
+    }
+
     /// Number of BPF instructions over all programs (for diagnostics and benchmarks).
     pub fn instructions(&self) -> usize {
         self.programs.iter().map(Vec::len).sum()
