@@ -13,7 +13,6 @@ pub use vsbx_conformance::*;
 pub mod attack;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 /// The directory holding the C sources of the attack programs.
@@ -37,20 +36,13 @@ pub fn exploit(name: &str) -> PathBuf {
         matches!((b.modified(), s.modified()), (Ok(b), Ok(s)) if b >= s)
     };
     if !fresh(&bin) {
-        let tmp = out_dir.join(format!("{name}.tmp{}", std::process::id()));
-        let out = Command::new("gcc")
-            .args(["-static", "-O1", "-Wall", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .output()
-            .unwrap_or_else(|e| panic!("the security suite needs gcc to build {name}.c: {e}"));
-        assert!(
-            out.status.success(),
-            "`gcc -static {}` failed (install gcc and libc6-dev): {}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Built under a per-process name, then moved into place: tests in other processes
+        // may be running the previous build.
+        let source = std::fs::read_to_string(&src)
+            .unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+        let tmp = build_static_c(&out_dir, &format!("{name}.tmp{}", std::process::id()), &source);
         std::fs::rename(&tmp, &bin).expect("move the built exploit into place");
+        let _ = std::fs::remove_file(out_dir.join(format!("{name}.tmp{}.c", std::process::id())));
     }
     bin
 }
