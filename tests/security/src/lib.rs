@@ -38,9 +38,13 @@ pub fn exploit(name: &str) -> PathBuf {
     if !fresh(&bin) {
         // Built under a per-process name, then moved into place: tests in other processes
         // may be running the previous build.
-        let source = std::fs::read_to_string(&src)
-            .unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
-        let tmp = build_static_c(&out_dir, &format!("{name}.tmp{}", std::process::id()), &source);
+        let source =
+            std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+        let tmp = build_static_c(
+            &out_dir,
+            &format!("{name}.tmp{}", std::process::id()),
+            &source,
+        );
         std::fs::rename(&tmp, &bin).expect("move the built exploit into place");
         let _ = std::fs::remove_file(out_dir.join(format!("{name}.tmp{}.c", std::process::id())));
     }
