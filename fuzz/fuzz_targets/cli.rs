@@ -63,22 +63,7 @@ fn runtime(args: Vec<String>) {
         }
         // --process is a file to read: only the flags are fuzzed.
         Command::Exec(a) if a.process.is_none() => {
-            let o = vsbx_runtime::exec::ExecOptions {
-                id: a.id,
-                process_file: None,
-                args: a.command,
-                tty: a.tty,
-                console_socket: a.console_socket,
-                detach: a.detach,
-                pid_file: a.pid_file,
-                env: a.env,
-                cwd: a.cwd,
-                user: a.user,
-                additional_gids: a.additional_gids,
-                caps: a.cap,
-                no_new_privs: a.no_new_privs,
-                preserve_fds: a.preserve_fds,
-            };
+            let o = a.into_options();
             if let Some(config) = default_config() {
                 let _ = vsbx_runtime::fuzz_api::exec_process(&o, config);
             }

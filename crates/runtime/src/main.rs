@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use vsbx_runtime::container;
-use vsbx_runtime::exec::{self, ExecOptions};
+use vsbx_runtime::exec;
 use vsbx_runtime::log::{Format, Logger};
 use vsbx_runtime::state::Root;
 use vsbx_runtime::{control, features, Error, Result};
@@ -117,22 +117,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
                     "exec: --process-label and --apparmor are not supported by this build",
                 ));
             }
-            let o = ExecOptions {
-                id: a.id,
-                process_file: a.process,
-                args: a.command,
-                tty: a.tty,
-                console_socket: a.console_socket,
-                detach: a.detach,
-                pid_file: a.pid_file,
-                env: a.env,
-                cwd: a.cwd,
-                user: a.user,
-                additional_gids: a.additional_gids,
-                caps: a.cap,
-                no_new_privs: a.no_new_privs,
-                preserve_fds: a.preserve_fds,
-            };
+            let o = a.into_options();
             let code = exec::exec(&root, &o)?;
             return Ok(code.clamp(0, 255) as u8);
         }

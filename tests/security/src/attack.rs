@@ -183,3 +183,35 @@ pub fn run_logged(
     let text = fs::read_to_string(&log).unwrap_or_default();
     (outcome, text)
 }
+
+#[track_caller]
+/// What an image whose /proc is a symlink may lead to: a clean refusal (the attack program
+/// never ran), or a container whose /proc is the real, protected procfs; never a changed host
+/// knob.
+pub fn assert_refused_or_harmless(knob: &HostKnob, probe: &ProcProbe) {
+    assert_eq!(
+        knob.now(),
+        knob.saved(),
+        "the container changed the host's {HOST_KNOB}: {}",
+        probe.out
+    );
+    if !probe.out.ok() {
+        assert!(
+            !probe.stdout.contains("path "),
+            "the runtime failed but the attack program ran: {}",
+            probe.out
+        );
+        return;
+    }
+    assert!(
+        probe.breaches.is_empty(),
+        "the container got around the procfs protections: {:?}\n{}",
+        probe.breaches,
+        probe.stdout
+    );
+    assert!(
+        probe.proc_is_real,
+        "the runtime accepted an image whose /proc is a symlink: {}\n{}",
+        probe.out, probe.stdout
+    );
+}

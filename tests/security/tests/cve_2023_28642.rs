@@ -18,37 +18,8 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use vsbx_security::attack::{run_proc_probe, HostKnob, ProcProbe, HOST_KNOB};
+use vsbx_security::attack::{assert_refused_or_harmless, run_proc_probe, HostKnob, HOST_KNOB};
 use vsbx_security::*;
-
-#[track_caller]
-fn assert_refused_or_harmless(knob: &HostKnob, probe: &ProcProbe) {
-    assert_eq!(
-        knob.now(),
-        knob.saved(),
-        "the container changed the host's {HOST_KNOB}: {}",
-        probe.out
-    );
-    if !probe.out.ok() {
-        assert!(
-            !probe.stdout.contains("path "),
-            "the runtime failed but the attack program ran: {}",
-            probe.out
-        );
-        return;
-    }
-    assert!(
-        probe.breaches.is_empty(),
-        "the container got around the procfs protections: {:?}\n{}",
-        probe.breaches,
-        probe.stdout
-    );
-    assert!(
-        probe.proc_is_real,
-        "the runtime accepted an image whose /proc is a symlink: {}\n{}",
-        probe.out, probe.stdout
-    );
-}
 
 #[test]
 fn proc_symlink_to_slash_is_refused_or_harmless() {

@@ -210,6 +210,28 @@ pub struct ExecArgs {
     pub apparmor: Option<String>,
 }
 
+impl ExecArgs {
+    /// What `exec` runs with, from these flags.
+    pub fn into_options(self) -> vsbx_runtime::exec::ExecOptions {
+        vsbx_runtime::exec::ExecOptions {
+            id: self.id,
+            process_file: self.process,
+            args: self.command,
+            tty: self.tty,
+            console_socket: self.console_socket,
+            detach: self.detach,
+            pid_file: self.pid_file,
+            env: self.env,
+            cwd: self.cwd,
+            user: self.user,
+            additional_gids: self.additional_gids,
+            caps: self.cap,
+            no_new_privs: self.no_new_privs,
+            preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum ListFormat {
     Table,

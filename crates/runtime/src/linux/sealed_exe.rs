@@ -56,6 +56,9 @@ pub enum Protection {
     SealedMemfd,
 }
 
+/// What `ensure` found, so that `require` on create's path need not look again.
+static CHECKED: std::sync::OnceLock<Protection> = std::sync::OnceLock::new();
+
 /// How this process's binary is protected, or None if it could be written through
 /// `/proc/PID/exe`.
 pub fn protection() -> Result<Option<Protection>> {
@@ -83,6 +86,9 @@ fn protection_of(exe: &File) -> Result<Option<Protection>> {
 /// points that put a process into a container call it, so an embedder that forgot
 /// [`ensure`] gets an error instead of an open door.
 pub fn require() -> Result<Protection> {
+    if let Some(p) = CHECKED.get() {
+        return Ok(*p);
+    }
     protection()?.ok_or_else(|| {
         Error::other(
             "this process runs from a writable binary, which a container could overwrite: \
@@ -104,6 +110,8 @@ pub fn ensure() -> Result<Protection> {
     }
     let exe = File::open("/proc/self/exe").ctx(|| "open /proc/self/exe".into())?;
     if let Some(p) = protection_of(&exe)? {
+        // The binary a process runs from cannot change: remember the answer for require().
+        let _ = CHECKED.set(p);
         return Ok(p);
     }
     if reexeced {
