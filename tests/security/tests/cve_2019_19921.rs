@@ -67,6 +67,7 @@ fn proc_destination_raced_through_a_shared_volume() {
             ran += 1;
         } else {
             refused += 1;
+            eprintln!("victim failed: {}", probe.out.stderr.trim());
         }
         breaches.extend(probe.breaches);
         if knob.now() != knob.saved() {

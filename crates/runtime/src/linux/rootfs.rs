@@ -628,9 +628,10 @@ fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// readonlyPaths: bind each onto itself, then remount read-only. Each path is resolved
-/// inside the container's root (a symlink in the image cannot point it elsewhere) and
-/// mounted by fd.
+/// readonlyPaths: bind each onto itself read-only (with the mounts below it). Each path is
+/// resolved inside the container's root, or beneath a kept procfs/sysfs root (a symlink in
+/// the image cannot point it elsewhere), and mounted by fd: this runs after pivot_root, when
+/// the container's `/proc` is no longer ours to trust, so not even `/proc/self/fd/N` is used.
 pub fn readonly_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
@@ -644,26 +645,8 @@ pub fn readonly_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(Error::os(format!("readonlyPaths: opening {p}"), e)),
         };
-        let tpath = fd_path(&target);
-        mount(
-            Some(&tpath),
-            &tpath,
-            NONE,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            NONE,
-        )
-        .ctx(|| format!("readonlyPaths: binding {p}"))?;
-        // Re-open: the old fd names the covered inode, not the new mount.
-        let target = open_target(kept, &root, path)
-            .map_err(|e| Error::os(format!("readonlyPaths: reopening {p}"), e))?;
-        let tpath = fd_path(&target);
-        let flags = MsFlags::MS_BIND
-            | MsFlags::MS_REMOUNT
-            | MsFlags::MS_RDONLY
-            | MsFlags::MS_REC
-            | locked_flags(&tpath);
-        mount(NONE, &tpath, NONE, flags, NONE)
-            .ctx(|| format!("readonlyPaths: remounting {p} read-only"))?;
+        super::fdmount::readonly_bind(target.as_fd())
+            .map_err(|e| Error::os(format!("readonlyPaths: binding {p} read-only"), e))?;
     }
     Ok(())
 }

@@ -100,24 +100,43 @@ impl Channel {
             )
         };
         if n < 0 {
-            return Err(Error::os(
-                "sync channel: send",
-                std::io::Error::last_os_error(),
-            ));
+            let e = std::io::Error::last_os_error();
+            // The other end is gone: it may have said why before it left (an init that
+            // failed sends `Failed` and exits without reading what was sent to it).
+            if let Ok(Some(Msg::Failed(m))) = self.recv_with(libc::MSG_DONTWAIT) {
+                return Err(Error::other(m));
+            }
+            return Err(Error::os("sync channel: send", e));
         }
         Ok(())
     }
 
     /// Receives one message; None when the other end closed (it died or exited).
     pub fn recv(&self) -> Result<Option<Msg>> {
+        self.recv_with(0)
+    }
+
+    fn recv_with(&self, flags: libc::c_int) -> Result<Option<Msg>> {
         let mut buf = vec![0u8; 1 << 16];
         loop {
             // SAFETY: buf is a live, writable buffer of buf.len() bytes.
-            let n =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                )
+            };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // The other end closed with our messages unread: the kernel reports
+                // ECONNRESET once (and clears it) before the messages it did send, which
+                // the next call returns.
+                if e.raw_os_error() == Some(libc::ECONNRESET) {
                     continue;
                 }
                 return Err(Error::os("sync channel: receive", e));
@@ -153,6 +172,30 @@ mod tests {
         );
         assert_eq!(b.recv().unwrap(), Some(Msg::Spawned(4242)));
         drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+
+    #[test]
+    fn a_send_to_a_peer_that_failed_and_left_reports_its_failure() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&Msg::Failed("mounts[0]: refused".into())).unwrap();
+        drop(a);
+        let err = b.send(&Msg::Joined).unwrap_err();
+        assert_eq!(err.to_string(), "mounts[0]: refused");
+        // A peer that left without a word: the send error itself.
+        let (c, d) = Channel::pair().unwrap();
+        drop(c);
+        let err = d.send(&Msg::Joined).unwrap_err().to_string();
+        assert!(err.starts_with("sync channel: send"), "{err}");
+    }
+
+    #[test]
+    fn a_peer_that_left_with_our_message_unread_is_still_heard() {
+        let (a, b) = Channel::pair().unwrap();
+        b.send(&Msg::Joined).unwrap();
+        a.send(&Msg::Failed("setup failed".into())).unwrap();
+        drop(a); // leaves `Joined` unread: b gets ECONNRESET first
+        assert_eq!(b.recv().unwrap(), Some(Msg::Failed("setup failed".into())));
         assert_eq!(b.recv().unwrap(), None);
     }
 }
