@@ -208,21 +208,32 @@ impl CapSets {
 }
 
 /// Switches to the process user (groups first), keeping or trimming capabilities.
-pub fn become_user(p: &Process, caps: Option<&CapSets>, setgroups_allowed: bool) -> Result<()> {
+pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
     if let Some(c) = caps {
         c.apply_bounding()?;
     }
     let user = p.user();
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
-    if setgroups_allowed {
-        let gids: Vec<Gid> = user
-            .additional_gids()
-            .iter()
-            .flatten()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups".into())?;
+    let gids: Vec<Gid> = user
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    // The init still holds CAP_SETGID here, so EPERM means one thing: a user namespace
+    // whose setgroups is "deny", where the groups cannot change (runc skips them there
+    // too). That is learnt from the call itself, not from /proc/self/setgroups: after
+    // pivot_root (and in `exec`) /proc is the container's, and a planted "deny" would
+    // leave the runtime's own groups on the process.
+    match nix::unistd::setgroups(&gids) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+        Err(e) => {
+            return Err(Error::os(
+                "process.user.additionalGids: setgroups",
+                e.into(),
+            ))
+        }
     }
     let gid = Gid::from_raw(user.gid());
     nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setresgid({gid})"))?;
@@ -362,10 +373,6 @@ pub fn become_process(
     }
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
-    // In a user namespace whose setgroups is "deny", the groups cannot change.
-    let setgroups_ok = std::fs::read_to_string("/proc/self/setgroups")
-        .map(|s| s.trim() == "allow")
-        .unwrap_or(true);
     let nnp = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs the kernel only accepts a filter from a process that holds
     // CAP_SYS_ADMIN: install it before the capabilities go (as runc does). Everything
@@ -373,7 +380,7 @@ pub fn become_process(
     if let (Some(f), false) = (seccomp, nnp) {
         f.install()?;
     }
-    become_user(p, caps, setgroups_ok)?;
+    become_user(p, caps)?;
     if nnp {
         set_no_new_privs()?;
     }
