@@ -17,7 +17,6 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use serde_json::Value;
 use vsbx_security::*;
 
 const HOST_GROUP: &str = "4242";
@@ -55,7 +54,7 @@ fn which(name: &str) -> std::path::PathBuf {
 }
 
 /// The groups the container's process reports, or the refused outcome.
-fn groups_seen(plant: bool) -> Result<String, Outcome> {
+fn groups_seen(plant: bool) -> Result<String, Box<Outcome>> {
     let dir = TempDir::new("planted-setgroups");
     let rt = Runtime::with_binary("planted-setgroups", &runtime_with_a_group(&dir));
     let mut b = Bundle::new("planted-setgroups");
@@ -71,14 +70,14 @@ fn groups_seen(plant: bool) -> Result<String, Outcome> {
         .unwrap();
     }
     let mounts = b.config()["mounts"].as_array_mut().unwrap();
-    mounts.retain(|m| m["destination"] != Value::from("/proc"));
+    mounts.retain(|m| m["destination"] != "/proc");
     b.config()["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
     b.args(&["/bin/sh", "-c", "echo groups=$(id -G)"]);
     let id = unique_id("planted-setgroups");
     let out = rt.run(&id, &b, &[]);
     rt.delete_force(&id);
     if !out.status.success() {
-        return Err(out);
+        return Err(Box::new(out));
     }
     Ok(out
         .stdout
