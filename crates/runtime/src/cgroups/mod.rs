@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::LinuxResources;
 
+pub mod common;
 pub mod devices;
-pub mod resources;
+pub mod v1;
+pub mod v2;
 
 use crate::error::{Error, Result};
 
@@ -41,13 +43,6 @@ impl Hierarchy {
         self.controllers.split(',').any(|c| c == controller)
     }
 }
-
-/// v1 hierarchies every container joins: `devices` enforces the device rules, `freezer`
-/// backs pause and lists the container's processes for `kill --all`, `ps` and
-/// `delete`. The others are joined only when linux.resources uses them
-/// (`v1_extra_controllers`): each hierarchy costs a mkdir, a migration and an rmdir,
-/// about a fifth of a `run` on this kind of host. runc joins every hierarchy.
-const V1_ALWAYS: &[&str] = &["devices", "freezer"];
 
 impl Layout {
     /// Reads the layout from the host's /proc/self/mountinfo and /proc/self/cgroup.
@@ -147,7 +142,7 @@ impl Layout {
             }
             Layout::Legacy { hierarchies } => Ok(hierarchies
                 .iter()
-                .filter(|h| V1_ALWAYS.iter().chain(extra).any(|c| h.has(c)))
+                .filter(|h| v1::ALWAYS.iter().chain(extra).any(|c| h.has(c)))
                 .map(|h| place(&h.mount, &h.own))
                 .collect()),
         }
@@ -257,80 +252,20 @@ pub fn apply_resources(
     dirs: &[PathBuf],
     r: &LinuxResources,
 ) -> Result<Vec<String>> {
-    if let Layout::Unified { root } = layout {
-        for d in dirs {
-            resources::enable_v2_controllers(root, d, &resources::v2_controllers(r))?;
+    let mut t = common::Target::new(dirs);
+    match layout {
+        Layout::Unified { root } => {
+            for d in dirs {
+                v2::enable_controllers(root, d, &v2::controllers(r))?;
+            }
+            v2::apply(&mut t, r)?;
         }
+        Layout::Legacy { .. } => v1::apply(&mut t, r)?,
     }
-    let mut t = resources::Target::new(dirs, matches!(layout, Layout::Unified { .. }));
-    resources::apply(&mut t, r)?;
     Ok(t.warnings)
 }
 
-/// v1 hierarchies a spec needs beyond the always-joined ones.
-pub fn v1_extra_controllers(r: Option<&LinuxResources>) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let Some(r) = r else { return out };
-    if r.memory().is_some() {
-        out.push("memory");
-    }
-    if r.pids().is_some() {
-        out.push("pids");
-    }
-    if let Some(c) = r.cpu() {
-        let bandwidth = c.shares().is_some()
-            || c.quota().is_some()
-            || c.period().is_some()
-            || c.realtime_runtime().is_some()
-            || c.realtime_period().is_some()
-            || c.burst().is_some()
-            || c.idle().is_some();
-        if bandwidth {
-            // cpuacct comes along: whoever limits CPU wants to read what was used.
-            out.extend(["cpu", "cpuacct"]);
-        }
-        if resources::wants_cpuset(c) {
-            out.push("cpuset");
-        }
-    }
-    if r.block_io().is_some() {
-        out.push("blkio");
-    }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        out.push("hugetlb");
-    }
-    if let Some(n) = r.network() {
-        if n.class_id().is_some() {
-            out.push("net_cls");
-        }
-        if n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
-            out.push("net_prio");
-        }
-    }
-    out
-}
-
-/// A new v1 cpuset cgroup starts with empty cpus and mems, and no task may join it
-/// until they are set: copy them from the parent.
-pub fn init_cpusets(dirs: &[PathBuf]) -> Result<()> {
-    for d in dirs.iter().filter(|d| d.join("cpuset.cpus").exists()) {
-        for file in ["cpuset.cpus", "cpuset.mems"] {
-            let mine = d.join(file);
-            if fs::read_to_string(&mine)
-                .map(|s| !s.trim().is_empty())
-                .unwrap_or(false)
-            {
-                continue;
-            }
-            if let Some(parent) = d.parent() {
-                let v = fs::read_to_string(parent.join(file)).unwrap_or_default();
-                fs::write(&mine, v.trim())
-                    .map_err(|e| Error::path("cannot initialise", &mine, e))?;
-            }
-        }
-    }
-    Ok(())
-}
+pub use v1::{extra_controllers as v1_extra_controllers, init_cpusets};
 
 /// The directories among `dirs` that can hold the control file `file`, best first: on
 /// v1 the hierarchy named after the file's controller ("memory.max_usage_in_bytes" ->
