@@ -177,11 +177,12 @@ pub fn create_from(
         &cgroups::v1_extra_controllers(resources),
     )?;
     undo.cgroup_dirs = cgroup_dirs.clone();
-    undo.cgroups_made = cgroups::create(&cgroup_dirs)?;
-    cgroups::init_cpusets(&cgroup_dirs)?;
-    cgroups::apply_devices(&layout, &cgroup_dirs, &device_rules)?;
+    let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
+    undo.cgroups_made = cgroup.create()?;
+    cgroup.init_cpusets()?;
+    cgroup.apply_devices(&device_rules)?;
     if let Some(r) = resources {
-        for w in cgroups::apply_resources(&layout, &cgroup_dirs, r)? {
+        for w in cgroup.apply_resources(r)? {
             warn(&w);
         }
     }
@@ -271,7 +272,7 @@ pub fn create_from(
     };
     let hooks = spec.hooks().as_ref();
     ours.send(&Msg::Go(record.hook_state(Status::Creating)))?;
-    cgroups::join(&cgroup_dirs, pid)?;
+    cgroup.join(pid)?;
     ours.send(&Msg::Joined)?;
     loop {
         match ours.recv()? {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::cgroups;
+use crate::cgroups::{self, Cgroup, Manager};
 use crate::error::{Error, Result};
 use crate::state::{Root, Status};
 
@@ -15,8 +15,9 @@ pub fn pause(root: &Root, id: &str) -> Result<()> {
         Status::Paused => return Err(Error::other("container already paused")),
         _ => return Err(Error::other("container not running")),
     }
-    cgroups::freeze(&rec.cgroup_dirs, true)?;
-    wait_frozen(&rec.cgroup_dirs, true)
+    let cgroup = Cgroup::new(&rec.cgroup_dirs);
+    cgroup.freeze(true)?;
+    wait_frozen(cgroup, true)
 }
 
 /// `resume`: thaws a paused container.
@@ -25,13 +26,14 @@ pub fn resume(root: &Root, id: &str) -> Result<()> {
     if rec.status(&locked.dir) != Status::Paused {
         return Err(Error::other("container not paused"));
     }
-    cgroups::freeze(&rec.cgroup_dirs, false)?;
-    wait_frozen(&rec.cgroup_dirs, false)
+    let cgroup = Cgroup::new(&rec.cgroup_dirs);
+    cgroup.freeze(false)?;
+    wait_frozen(cgroup, false)
 }
 
-fn wait_frozen(dirs: &[std::path::PathBuf], frozen: bool) -> Result<()> {
+fn wait_frozen(cgroup: Cgroup, frozen: bool) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while dirs.iter().any(|d| cgroups::is_frozen(d)) != frozen {
+    while cgroup.is_frozen() != frozen {
         if Instant::now() > deadline {
             return Err(Error::other(format!(
                 "the cgroup did not become {} in 5s",
@@ -46,7 +48,7 @@ fn wait_frozen(dirs: &[std::path::PathBuf], frozen: bool) -> Result<()> {
 /// `ps`: the host pids of the container's processes.
 pub fn pids(root: &Root, id: &str) -> Result<Vec<i32>> {
     let (_locked, rec) = root.open(id)?;
-    let mut pids = cgroups::pids(&rec.cgroup_dirs);
+    let mut pids = Cgroup::new(&rec.cgroup_dirs).pids();
     pids.sort_unstable();
     Ok(pids)
 }
@@ -110,39 +112,40 @@ pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         .filter(|d| !rec.cgroup_dirs.contains(d))
         .collect();
     if !missing.is_empty() {
-        join_more(&rec.cgroup_dirs, &missing)?;
+        join_more(
+            Cgroup::new(&rec.cgroup_dirs),
+            Manager::new(&layout, &missing),
+        )?;
         rec.cgroup_dirs.extend(missing);
         locked.write(&rec)?;
     }
-    cgroups::apply_resources(&layout, &rec.cgroup_dirs, r)
+    Manager::new(&layout, &rec.cgroup_dirs).apply_resources(r)
 }
 
 /// Moves every process of a running container into more v1 hierarchies (those a
 /// later `update` needs): frozen meanwhile, so that none forks past the move.
-fn join_more(current: &[PathBuf], more: &[PathBuf]) -> Result<()> {
-    let made = cgroups::create(more)?;
+fn join_more(current: Cgroup, more: Manager) -> Result<()> {
+    let made = more.create()?;
     let undo = |e: Error| {
         cgroups::remove_dirs(&made);
         e
     };
-    cgroups::init_cpusets(more).map_err(undo)?;
-    let was_frozen = current.iter().any(|d| cgroups::is_frozen(d));
+    more.init_cpusets().map_err(undo)?;
+    let was_frozen = current.is_frozen();
     if !was_frozen {
-        cgroups::freeze(current, true).map_err(undo)?;
+        current.freeze(true).map_err(undo)?;
         wait_frozen(current, true).map_err(undo)?;
     }
-    let moved =
-        cgroups::pids(current)
-            .into_iter()
-            .try_for_each(|pid| match cgroups::join(more, pid) {
-                // A process that exited meanwhile is fine.
-                Err(Error::Os { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {
-                    Ok(())
-                }
-                other => other,
-            });
+    let moved = current
+        .pids()
+        .into_iter()
+        .try_for_each(|pid| match more.join(pid) {
+            // A process that exited meanwhile is fine.
+            Err(Error::Os { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            other => other,
+        });
     if !was_frozen {
-        cgroups::freeze(current, false)?;
+        current.freeze(false)?;
     }
     moved
 }

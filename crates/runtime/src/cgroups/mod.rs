@@ -1,20 +1,29 @@
 //! Cgroup placement: choose the container's cgroup directories, create them, put the
-//! init in them, apply device rules, and remove them at delete.
+//! init in them, apply device rules and resources, and remove them at delete.
 //!
 //! Layout is detected at run time: pure v2 (cgroup2 at the root), or v1 / hybrid
 //! (controllers under /sys/fs/cgroup/<name>, maybe an empty cgroup2 at ./unified).
+//!
+//! Modules: `manager` is the interface the lifecycle uses (`Manager` to make and
+//! configure a container's cgroup, `Cgroup` for an existing one); `v1` and `v2` write
+//! linux.resources for their version, `common` holds what they share; `devices` puts
+//! device rules in force on either version. The free functions below are the older
+//! entry points, kept as thin wrappers.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oci_spec::runtime::LinuxResources;
 
 pub mod common;
 pub mod devices;
+mod manager;
 pub mod v1;
 pub mod v2;
+
+pub use manager::{is_frozen, remove_dirs, Cgroup, Driver, Manager};
+pub use v1::{extra_controllers as v1_extra_controllers, init_cpusets};
 
 use crate::error::{Error, Result};
 
@@ -189,83 +198,29 @@ fn clean_relative(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Creates the directories (and missing parents). Returns the ones this call created,
-/// so a failed create can remove exactly those.
+/// Creates the directories; see `Manager::create`.
 pub fn create(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut made = Vec::new();
-    for d in dirs {
-        let mut missing = Vec::new();
-        let mut p = d.as_path();
-        while !p.exists() {
-            missing.push(p.to_path_buf());
-            match p.parent() {
-                Some(parent) => p = parent,
-                None => break,
-            }
-        }
-        for m in missing.iter().rev() {
-            match fs::create_dir(m) {
-                Ok(()) => made.push(m.clone()),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    remove_dirs(&made);
-                    return Err(Error::path("cannot create cgroup", m, e));
-                }
-            }
-        }
-    }
-    Ok(made)
+    manager::create_dirs(dirs)
 }
 
 /// Moves `pid` into every directory.
 pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
-    for d in dirs {
-        let procs = d.join("cgroup.procs");
-        fs::write(&procs, pid.to_string())
-            .map_err(|e| Error::path("cannot join cgroup", &procs, e))?;
-    }
-    Ok(())
+    Cgroup::new(dirs).join(pid)
 }
 
-/// Puts the container's device rules in force: on v1 in the devices hierarchy, on v2
-/// as an eBPF program on the container's cgroup (see `devices`).
+/// See `Manager::apply_devices`.
 pub fn apply_devices(layout: &Layout, dirs: &[PathBuf], rules: &[devices::Rule]) -> Result<()> {
-    match layout {
-        Layout::Unified { .. } => match dirs.first() {
-            Some(d) => devices::apply(d, true, rules),
-            None => Ok(()),
-        },
-        Layout::Legacy { .. } => match dirs.iter().find(|d| d.join("devices.allow").exists()) {
-            Some(d) => devices::apply(d, false, rules),
-            None if devices::State::from_rules(rules) == devices::State::default() => Ok(()),
-            None => Err(Error::other(
-                "no devices cgroup hierarchy on this host: device rules cannot be enforced",
-            )),
-        },
-    }
+    Manager::new(layout, dirs).apply_devices(rules)
 }
 
-/// Applies linux.resources (all but devices, see `apply_devices`); returns warnings
-/// for fields the kernel no longer has.
+/// See `Manager::apply_resources`.
 pub fn apply_resources(
     layout: &Layout,
     dirs: &[PathBuf],
     r: &LinuxResources,
 ) -> Result<Vec<String>> {
-    let mut t = common::Target::new(dirs);
-    match layout {
-        Layout::Unified { root } => {
-            for d in dirs {
-                v2::enable_controllers(root, d, &v2::controllers(r))?;
-            }
-            v2::apply(&mut t, r)?;
-        }
-        Layout::Legacy { .. } => v1::apply(&mut t, r)?,
-    }
-    Ok(t.warnings)
+    Manager::new(layout, dirs).apply_resources(r)
 }
-
-pub use v1::{extra_controllers as v1_extra_controllers, init_cpusets};
 
 /// The directories among `dirs` that can hold the control file `file`, best first: on
 /// v1 the hierarchy named after the file's controller ("memory.max_usage_in_bytes" ->
@@ -293,86 +248,25 @@ pub fn candidates<'a>(dirs: &'a [PathBuf], file: &str) -> impl Iterator<Item = &
     pick.into_iter()
 }
 
-/// True if the cgroup at `dir` is frozen (v1 freezer.state or v2 cgroup.freeze).
-pub fn is_frozen(dir: &Path) -> bool {
-    if let Ok(s) = fs::read_to_string(dir.join("freezer.state")) {
-        return s.trim() == "FROZEN";
-    }
-    // v2: cgroup.events says "frozen 1" once every process is stopped.
-    fs::read_to_string(dir.join("cgroup.events"))
-        .is_ok_and(|s| s.lines().any(|l| l.trim() == "frozen 1"))
-}
-
 /// Pids in the container's cgroup (the first directory that lists any).
 pub fn pids(dirs: &[PathBuf]) -> Vec<i32> {
-    for d in dirs {
-        if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
-            let v: Vec<i32> = s.lines().filter_map(|l| l.trim().parse().ok()).collect();
-            if !v.is_empty() {
-                return v;
-            }
-        }
-    }
-    Vec::new()
+    Cgroup::new(dirs).pids()
 }
 
 /// Freezes (or thaws) the container: v1 freezer.state, v2 cgroup.freeze.
 pub fn freeze(dirs: &[PathBuf], frozen: bool) -> Result<()> {
-    for d in dirs {
-        let (file, value) = if d.join("freezer.state").exists() {
-            ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
-        } else if d.join("cgroup.freeze").exists() {
-            ("cgroup.freeze", if frozen { "1" } else { "0" })
-        } else {
-            continue;
-        };
-        let p = d.join(file);
-        return fs::write(&p, value)
-            .map_err(|e| Error::os(format!("writing {value} to {}", p.display()), e));
-    }
-    Err(Error::other("no freezer for this container's cgroup"))
+    Cgroup::new(dirs).freeze(frozen)
 }
 
 /// Thaws a frozen cgroup so that signals (SIGKILL included) take effect.
 pub fn thaw(dirs: &[PathBuf]) {
-    for d in dirs {
-        let _ = fs::write(d.join("freezer.state"), "THAWED");
-        if d.join("cgroup.freeze").exists() {
-            let _ = fs::write(d.join("cgroup.freeze"), "0");
-        }
-    }
+    Cgroup::new(dirs).thaw()
 }
 
 /// Removes the directories (deepest first), waiting up to `wait` for dying processes
 /// to leave them.
 pub fn remove(dirs: &[PathBuf], wait: Duration) -> Result<()> {
-    let deadline = Instant::now() + wait;
-    for d in dirs {
-        loop {
-            match fs::remove_dir(d) {
-                Ok(()) => break,
-                Err(e) if e.kind() == ErrorKind::NotFound => break,
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                    for pid in pids(std::slice::from_ref(d)) {
-                        let _ = nix::sys::signal::kill(
-                            nix::unistd::Pid::from_raw(pid),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(Error::path("cannot remove cgroup", d, e)),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Best-effort removal used when undoing a failed create.
-pub fn remove_dirs(dirs: &[PathBuf]) {
-    for d in dirs.iter().rev() {
-        let _ = fs::remove_dir(d);
-    }
+    Cgroup::new(dirs).remove(wait)
 }
 
 #[cfg(test)]
