@@ -205,6 +205,16 @@ impl<'a> Cgroup<'a> {
         Ok(())
     }
 
+    /// Usage statistics, as runc's `events --stats` prints them.
+    pub fn stats(&self) -> serde_json::Value {
+        super::stats::stats(self.dirs)
+    }
+
+    /// Count of OOM kills so far (v1 memory.oom_control, v2 memory.events).
+    pub fn oom_kills(&self) -> u64 {
+        super::stats::oom_kills(self.dirs)
+    }
+
     /// The directories that can hold the control file `file`, best first (see
     /// `candidates`).
     pub fn candidates(&self, file: &str) -> impl Iterator<Item = &'a PathBuf> + 'a {

@@ -7,7 +7,7 @@
 //! Modules: `manager` is the interface the lifecycle uses (`Manager` to make and
 //! configure a container's cgroup, `Cgroup` for an existing one); `v1` and `v2` write
 //! linux.resources for their version, `common` holds what they share; `devices` puts
-//! device rules in force on either version. The free functions below are the older
+//! device rules in force on either version; `stats` reads usage for `events`. The free functions below are the older
 //! entry points, kept as thin wrappers.
 
 use std::fs;
@@ -19,6 +19,7 @@ use oci_spec::runtime::LinuxResources;
 pub mod common;
 pub mod devices;
 mod manager;
+mod stats;
 pub mod v1;
 pub mod v2;
 

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 mod blkio;
 mod cpu;
 mod memory;
+pub(super) mod stats;
 
 /// v1 hierarchies every container joins: `devices` enforces the device rules, `freezer`
 /// backs pause and lists the container's processes for `kill --all`, `ps` and

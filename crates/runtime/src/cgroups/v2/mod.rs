@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 mod cpu;
 mod io;
 mod memory;
+pub(super) mod stats;
 
 const CONTROLLERS: &[&str] = &[
     "memory", "cpu", "cpuset", "pids", "io", "hugetlb", "rdma", "misc",
