@@ -332,8 +332,9 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
 /// SIGKILL to every process of the container (thawed first, so it takes effect).
 fn kill_all(pid: i32, dirs: &[PathBuf]) {
     let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    for p in vsbx_runtime::cgroups::pids(dirs) {
+    let cgroup = vsbx_runtime::cgroups::Cgroup::new(dirs);
+    for p in cgroup.pids() {
         let _ = nix::sys::signal::kill(Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
     }
-    vsbx_runtime::cgroups::thaw(dirs);
+    cgroup.thaw();
 }
