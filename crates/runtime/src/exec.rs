@@ -246,7 +246,9 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                 Err(e) => e,
             };
             let _ = theirs.send(&Msg::Failed(err.to_string()));
-            // SAFETY: leave at once without the parent's exit handlers.
+            // Neither nix 0.29 nor rustix 1 (without its "runtime" feature) wraps _exit.
+            // SAFETY: _exit takes an integer and never returns; it leaves at once without
+            // the parent's exit handlers, which this copy of the process must not run.
             unsafe { libc::_exit(127) }
         }
         Forked::Parent { pid, .. } => pid,
@@ -311,8 +313,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
         preserve_fds,
     } = *prep;
     crate::linux::init::reset_signals();
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     // Wait until the runtime has moved us into the container's cgroups.
     match chan.recv()? {
         Some(Msg::Go(_)) => {}

@@ -6,7 +6,7 @@
 //! 4. wait for `start` on the exec fifo
 //! 5. rlimits, user, capabilities, no_new_privs, fds, execve
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::mount::MsFlags;
@@ -77,19 +77,15 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     reset_signals();
     if let Some(fds) = plan.stdio {
         for (target, fd) in fds.iter().enumerate() {
-            // SAFETY: dup2 onto a standard descriptor; the source is open (caller's contract).
-            if *fd != target as i32 && unsafe { libc::dup2(*fd, target as i32) } < 0 {
-                return Err(Error::os(
-                    "installing the container's stdio",
-                    std::io::Error::last_os_error(),
-                ));
+            if *fd != target as i32 {
+                nix::unistd::dup2(*fd, target as i32)
+                    .map_err(|e| Error::os("installing the container's stdio", e.into()))?;
             }
         }
     }
     // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
     // user's binary sets it back as the kernel's rules say.
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     // The network namespace, left out of clone (see container::create). A user
     // namespace made by clone already gives us the rights, mapped or not.
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET)
@@ -159,7 +155,7 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
     rootfs::populate_dev(&rootfd, &devices, in_userns, !rootfs::dev_is_bound(&mounts))?;
     let cwd = process.cwd();
-    super::resolve::ensure_in_root(rootfd.as_raw_fd(), cwd, super::resolve::Leaf::Dir)
+    super::resolve::ensure_in_root(rootfd.as_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
     drop(rootfd);
     if !cgroupns {
@@ -206,13 +202,8 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         nix::unistd::sethostname(h).ctx(|| "hostname: sethostname".into())?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        // SAFETY: d points at d.len() valid bytes.
-        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(Error::os(
-                "domainname: setdomainname",
-                std::io::Error::last_os_error(),
-            ));
-        }
+        rustix::system::setdomainname(d.as_bytes())
+            .map_err(|e| Error::os("domainname: setdomainname", e.into()))?;
     }
 
     if process.terminal().unwrap_or(false) {
@@ -302,7 +293,9 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
             },
         ];
         let n = if chan_open { 2 } else { 1 };
-        // SAFETY: fds holds n live pollfds.
+        // nix's poll wants BorrowedFds, and the channel hands out only a raw fd.
+        // SAFETY: fds holds n (at most 2) initialised pollfds on fds that stay open (the
+        // fifo and the channel are borrowed for this call); the kernel writes only revents.
         let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
         if rc < 0 {
             let e = std::io::Error::last_os_error();
@@ -320,9 +313,7 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
         }
         if fds[0].revents != 0 {
             let mut b = [0u8; 1];
-            // SAFETY: reads at most one byte into a live buffer.
-            let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-            if n == 1 {
+            if nix::unistd::read(fifo.as_raw_fd(), &mut b) == Ok(1) {
                 return Ok(());
             }
             // A writer came and went without a byte: keep waiting.
@@ -332,11 +323,11 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
 }
 
 pub fn reset_signals() {
-    // SAFETY: plain signal-mask and disposition calls on this (single) thread.
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: SIG_DFL installs no handler, so no Rust code can run from a signal; this
+    // process is single-threaded here (nix wraps signal(2) as unsafe for handlers only).
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
         for sig in 1..32 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 libc::signal(sig, libc::SIG_DFL);
@@ -385,7 +376,9 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
 fn join_session_keyring(name: &str) {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     if let Ok(c) = std::ffi::CString::new(name) {
-        // SAFETY: keyctl reads the C string; failure (e.g. ENOSYS) is harmless here.
+        // Neither nix nor rustix wraps keyctl.
+        // SAFETY: KEYCTL_JOIN_SESSION_KEYRING reads one NUL-terminated string, `c`, which
+        // outlives the call; failure (e.g. ENOSYS) is harmless here.
         unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.as_ptr()) };
     }
 }
@@ -395,9 +388,8 @@ fn join_session_keyring(name: &str) {
 /// /dev/console that is a symlink (into /proc/sys, say) or anything but a regular file or a
 /// character device is refused rather than followed (the CVE-2025-52565 class).
 fn bind_console() -> Result<()> {
-    use std::os::fd::{AsFd, BorrowedFd};
-    // SAFETY: fd 0 was just made the pty slave by attach_new_pty and stays open.
-    let slave = unsafe { BorrowedFd::borrow_raw(0) };
+    // fd 0 was just made the pty slave by attach_new_pty.
+    let slave = rustix::stdio::stdin();
     let st = rustix::fs::fstat(slave).map_err(|e| Error::os("stat the pty", e.into()))?;
     // UNIX98 pty slaves have majors 136-143.
     if (st.st_mode & libc::S_IFMT) != libc::S_IFCHR
@@ -407,7 +399,7 @@ fn bind_console() -> Result<()> {
     }
     let root = super::resolve::current_root().map_err(|e| Error::os("opening /", e))?;
     let dev = super::resolve::open_in_root(
-        root.as_raw_fd(),
+        root.as_fd(),
         std::path::Path::new("/dev"),
         libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
     )
@@ -445,30 +437,34 @@ fn bind_console() -> Result<()> {
 
 /// Brings up `lo` in a new network namespace, as runc does.
 fn loopback_up() -> Result<()> {
-    // SAFETY: a plain socket(2); closed below.
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if sock < 0 {
-        return Err(Error::os(
-            "bringing up lo: socket",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: ifreq is plain data; the ioctls read and write this live local.
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::os("bringing up lo: socket", e.into()))?;
+    // Neither nix nor rustix wraps SIOCGIFFLAGS / SIOCSIFFLAGS.
+    // SAFETY: ifreq is plain data for which all-zero is valid; both ioctls get a pointer to
+    // this live local, which SIOCGIFFLAGS fills and SIOCSIFFLAGS reads, and `sock` is an
+    // open socket for the whole block.
     let rc = unsafe {
         let mut req: libc::ifreq = std::mem::zeroed();
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
-        let mut rc = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        let mut rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req);
         if rc == 0 {
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            rc = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+            rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req);
         }
-        libc::close(sock);
         rc
     };
+    let err = std::io::Error::last_os_error();
+    drop(sock);
     if rc != 0 {
-        return Err(Error::os("bringing up lo", std::io::Error::last_os_error()));
+        return Err(Error::os("bringing up lo", err));
     }
     Ok(())
 }

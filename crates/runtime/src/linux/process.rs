@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use caps::{CapSet, Capability};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::prctl;
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::stat::{umask, Mode};
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, LinuxPersonality, PosixRlimit, Process};
 
@@ -16,24 +21,24 @@ use crate::error::{Context, Error, Result};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+fn rlimit_resource(name: &str) -> Option<Resource> {
     Some(match name {
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
-        "RLIMIT_DATA" => libc::RLIMIT_DATA,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => libc::RLIMIT_NICE,
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_RSS" => libc::RLIMIT_RSS,
-        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_AS" => Resource::RLIMIT_AS,
+        "RLIMIT_CORE" => Resource::RLIMIT_CORE,
+        "RLIMIT_CPU" => Resource::RLIMIT_CPU,
+        "RLIMIT_DATA" => Resource::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => Resource::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => Resource::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => Resource::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => Resource::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => Resource::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => Resource::RLIMIT_NPROC,
+        "RLIMIT_RSS" => Resource::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => Resource::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => Resource::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => Resource::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => Resource::RLIMIT_STACK,
         _ => return None,
     })
 }
@@ -86,20 +91,17 @@ pub fn apply_rlimits(limits: &[PosixRlimit]) -> Result<()> {
         let name = rlimit_name(r);
         let res = rlimit_resource(&name)
             .ok_or_else(|| Error::invalid(format!("process.rlimits: unknown type {name:?}")))?;
-        let lim = libc::rlimit {
-            rlim_cur: r.soft(),
-            rlim_max: r.hard(),
-        };
-        // SAFETY: setrlimit reads a live rlimit struct.
-        if unsafe { libc::setrlimit(res, &lim) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EPERM) {
+        if let Err(e) = setrlimit(res, r.soft(), r.hard()) {
+            if e == Errno::EPERM {
                 return Err(Error::invalid(format!(
                     "process.rlimits: raising the hard limit of {name} to {} needs CAP_SYS_RESOURCE, which this runtime does not hold",
                     r.hard()
                 )));
             }
-            return Err(Error::os(format!("process.rlimits: setting {name}"), e));
+            return Err(Error::os(
+                format!("process.rlimits: setting {name}"),
+                e.into(),
+            ));
         }
     }
     Ok(())
@@ -166,13 +168,12 @@ impl CapSets {
             if self.bounding.contains(&cap) {
                 continue;
             }
-            // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap.index() as libc::c_ulong, 0, 0, 0) }
-                != 0
-            {
-                let e = std::io::Error::last_os_error();
+            let one = rustix::thread::CapabilitySet::from_bits_retain(1u64 << cap.index());
+            match rustix::thread::remove_capability_from_bounding_set(one) {
                 // EINVAL: a capability this kernel does not know; nothing to drop.
-                if e.raw_os_error() != Some(libc::EINVAL) {
+                Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+                Err(e) => {
+                    let e = std::io::Error::from(e);
                     return Err(Error::other(format!(
                         "process.capabilities: dropping {cap} from the bounding set: {e}"
                     )));
@@ -213,8 +214,7 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
         c.apply_bounding()?;
     }
     let user = p.user();
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    let _ = prctl::set_keepcaps(true);
     let gids: Vec<Gid> = user
         .additional_gids()
         .iter()
@@ -239,8 +239,7 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
     nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setresgid({gid})"))?;
     let uid = Uid::from_raw(user.uid());
     nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("process.user.uid: setresuid({uid})"))?;
-    // SAFETY: as above.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    let _ = prctl::set_keepcaps(false);
     if let Some(c) = caps {
         c.apply_rest()?;
     }
@@ -248,14 +247,7 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
 }
 
 pub fn set_no_new_privs() -> Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(Error::os(
-            "noNewPrivileges: prctl",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    prctl::set_no_new_privs().map_err(|e| Error::os("noNewPrivileges: prctl", e.into()))
 }
 
 /// The environment for execve: process.env, plus HOME from /etc/passwd when unset.
@@ -332,7 +324,9 @@ pub fn check_preserved_fds(count: u32) -> Result<()> {
 
 /// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).
 pub fn close_fds_from(first: u32) -> Result<()> {
-    // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
+    // Neither nix 0.29 nor rustix 1 wraps close_range.
+    // SAFETY: close_range takes integers only, and with CLOSE_RANGE_CLOEXEC it closes
+    // nothing: it sets FD_CLOEXEC, so no OwnedFd of this process is invalidated.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -371,8 +365,9 @@ pub fn become_process(
     if let Some(pers) = personality {
         super::sched::apply_personality(pers)?;
     }
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
+    umask(Mode::from_bits_truncate(
+        p.user().umask().unwrap_or(0o022) as libc::mode_t
+    ));
     let nnp = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs the kernel only accepts a filter from a process that holds
     // CAP_SYS_ADMIN: install it before the capabilities go (as runc does). Everything
@@ -392,8 +387,8 @@ pub fn become_process(
 /// filter is loaded, so that no profile can deny it (close_range is missing from many).
 pub fn release_fds(preserve_fds: u32) -> Result<()> {
     for fd in 3..3 + preserve_fds as i32 {
-        // SAFETY: fcntl on a descriptor number; check_preserved_fds made sure it is open.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        // check_preserved_fds made sure it is open.
+        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()));
     }
     close_fds_from(3 + preserve_fds)
 }

@@ -6,8 +6,12 @@ use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{mknodat, umask, Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
 
 use super::mount_opts::{self, MountOptions};
@@ -94,7 +98,7 @@ impl KeptRoots {
 fn open_target(kept: &KeptRoots, root: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
     match kept.open(path, rustix::fs::OFlags::PATH) {
         Some(r) => r,
-        None => open_in_root(root.as_raw_fd(), path, libc::O_PATH),
+        None => open_in_root(root.as_fd(), path, libc::O_PATH),
     }
 }
 
@@ -152,7 +156,7 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<Own
     if opts.is_bind() {
         let (src, is_dir) = mount_opts::bind_source(cx.bundle, m.source().as_ref())?;
         let leaf = if is_dir { Leaf::Dir } else { Leaf::File };
-        let target = ensure_in_root(root.as_raw_fd(), m.destination(), leaf)?;
+        let target = ensure_in_root(root.as_fd(), m.destination(), leaf)?;
         let tpath = fd_path(&target);
         mount(
             Some(&src),
@@ -165,7 +169,7 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<Own
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             // Re-open: the fd still names the covered directory, not the new mount.
-            let target = open_in_root(root.as_raw_fd(), m.destination(), libc::O_PATH)
+            let target = open_in_root(root.as_fd(), m.destination(), libc::O_PATH)
                 .map_err(|e| Error::os("reopening the mount point", e))?;
             let tpath = fd_path(&target);
             let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked_flags(&tpath);
@@ -179,7 +183,7 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<Own
     if fstype == "proc" || fstype == "sysfs" {
         return mount_kernel_fs(root, m, fstype, &opts, cx).map(Some);
     }
-    let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
@@ -204,7 +208,7 @@ fn mount_kernel_fs(
     cx: &RootfsContext,
 ) -> Result<OwnedFd> {
     ordinary_directory(root, m.destination(), fstype)?;
-    let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
     let tree = match super::fdmount::new_mount(fstype, &opts.data, flags) {
         Ok(t) => t,
@@ -265,7 +269,7 @@ fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
     if opts.propagation.is_empty() {
         return Ok(());
     }
-    let target = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+    let target = open_in_root(root.as_fd(), dest, libc::O_PATH)
         .map_err(|e| Error::os("reopening the mount point", e))?;
     for p in &opts.propagation {
         mount(NONE, &fd_path(&target), NONE, *p, NONE)
@@ -283,7 +287,7 @@ fn mount_cgroup(
     opts: &MountOptions,
     cx: &RootfsContext,
 ) -> Result<()> {
-    let target = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), dest, Leaf::Dir)?;
     let ro = opts.flags.contains(MsFlags::MS_RDONLY);
     let base = opts.flags
         & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
@@ -325,7 +329,7 @@ fn mount_cgroup(
         bind_ro(root, dir, &dest.join(name.as_os_str()), base, ro)?;
     }
     if ro {
-        let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+        let t = open_in_root(root.as_fd(), dest, libc::O_PATH)
             .map_err(|e| Error::os("reopening", e))?;
         mount(
             NONE,
@@ -340,7 +344,7 @@ fn mount_cgroup(
 }
 
 fn bind_ro(root: &OwnedFd, src: &Path, dest: &Path, base: MsFlags, ro: bool) -> Result<()> {
-    let t = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
+    let t = ensure_in_root(root.as_fd(), dest, Leaf::Dir)?;
     mount(
         Some(src),
         &fd_path(&t),
@@ -350,7 +354,7 @@ fn bind_ro(root: &OwnedFd, src: &Path, dest: &Path, base: MsFlags, ro: bool) -> 
     )
     .ctx(|| format!("bind-mounting {}", src.display()))?;
     // Re-open: the old fd names the covered directory, not the new mount.
-    let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+    let t = open_in_root(root.as_fd(), dest, libc::O_PATH)
         .map_err(|e| Error::os("reopening the mount point", e))?;
     let target = fd_path(&t);
     let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | base | locked_flags(&target);
@@ -394,8 +398,8 @@ pub fn populate_dev(
     in_userns: bool,
     defaults: bool,
 ) -> Result<()> {
-    // SAFETY: umask has no failure mode; nodes get exactly the modes we ask for.
-    let old = unsafe { libc::umask(0) };
+    // Nodes get exactly the modes we ask for.
+    let old = umask(Mode::empty());
     let result = (|| {
         if defaults {
             for (path, major, minor) in DEFAULT_DEVICES {
@@ -447,8 +451,7 @@ pub fn populate_dev(
         }
         Ok(())
     })();
-    // SAFETY: restores the previous mask.
-    unsafe { libc::umask(old) };
+    umask(old);
     result
 }
 
@@ -469,12 +472,12 @@ fn make_device(
         .file_name()
         .ok_or_else(|| Error::invalid(format!("device path {} has no name", path.display())))?;
     // An O_PATH directory fd serves as the dirfd of mknodat and fchownat.
-    let dir = ensure_in_root(root.as_raw_fd(), parent, Leaf::Dir)?;
+    let dir = ensure_in_root(root.as_fd(), parent, Leaf::Dir)?;
     let cname = super::resolve::host_cstring(Path::new(name))?;
     if in_userns {
         // No mknod inside a user namespace: bind the host's node onto an empty file.
         let host = Path::new("/dev").join(name);
-        let node = ensure_in_root(root.as_raw_fd(), path, Leaf::File)?;
+        let node = ensure_in_root(root.as_fd(), path, Leaf::File)?;
         return mount(Some(&host), &fd_path(&node), NONE, MsFlags::MS_BIND, NONE)
             .ctx(|| format!("bind-mounting {}", host.display()));
     }
@@ -483,19 +486,16 @@ fn make_device(
         'p' => libc::S_IFIFO,
         _ => libc::S_IFCHR,
     };
-    // SAFETY: dir is an open directory fd and cname a valid C string.
-    let rc = unsafe {
-        libc::mknodat(
-            dir.as_raw_fd(),
-            cname.as_ptr(),
-            fmt | (mode & 0o7777),
-            libc::makedev(major as u32, minor as u32),
-        )
-    };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(Error::os(format!("mknod {}", path.display()), e));
+    let made = mknodat(
+        Some(dir.as_raw_fd()),
+        cname.as_c_str(),
+        SFlag::from_bits_retain(fmt),
+        Mode::from_bits_retain(mode & 0o7777),
+        libc::makedev(major as u32, minor as u32),
+    );
+    if let Err(e) = made {
+        if e != Errno::EEXIST {
+            return Err(Error::os(format!("mknod {}", path.display()), e.into()));
         }
         // The image already has something there (no tmpfs on /dev): it must be this very
         // node, never a symlink or another file that later steps would trust.
@@ -515,40 +515,27 @@ fn make_device(
             )));
         }
     }
-    // SAFETY: as above; AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
-    let rc = unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            cname.as_ptr(),
-            uid,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::os(
-            format!("chown {}", path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    // AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
+    fchownat(
+        Some(dir.as_raw_fd()),
+        cname.as_c_str(),
+        Some(Uid::from_raw(uid)),
+        Some(Gid::from_raw(gid)),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| Error::os(format!("chown {}", path.display()), e.into()))
 }
 
 fn symlink_in_root(root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
     let parent = link.parent().unwrap_or(Path::new("/"));
-    let dir = open_in_root(root.as_raw_fd(), parent, libc::O_DIRECTORY | libc::O_RDONLY)
+    let dir = open_in_root(root.as_fd(), parent, libc::O_DIRECTORY | libc::O_RDONLY)
         .map_err(|e| Error::os(format!("opening {}", parent.display()), e))?;
     let name = super::resolve::host_cstring(Path::new(link.file_name().unwrap_or_default()))?;
     let t = super::resolve::host_cstring(Path::new(target))?;
-    // SAFETY: both strings are valid and dir is an open directory.
-    let rc = unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(Error::os(format!("symlink {}", link.display()), e));
-        }
+    match symlinkat(t.as_c_str(), Some(dir.as_raw_fd()), name.as_c_str()) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Error::os(format!("symlink {}", link.display()), e.into())),
     }
-    Ok(())
 }
 
 /// Makes the rootfs the root: pivot_root, or with --no-pivot MS_MOVE + chroot.
@@ -615,7 +602,7 @@ pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
 /// null device.
 fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
     let fd = open_in_root(
-        root.as_raw_fd(),
+        root.as_fd(),
         Path::new("/dev/null"),
         libc::O_PATH | libc::O_NOFOLLOW,
     )
