@@ -3,7 +3,7 @@
 //! --process, or the bundle's process edited by the flags) exactly as the init does.
 
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -16,6 +16,7 @@ use crate::linux::console;
 use crate::linux::namespaces::flag;
 use crate::linux::process::{self, CapSets};
 use crate::linux::sync::{Channel, Msg};
+use crate::linux::sys::{Host, Syscall};
 use crate::spec;
 use crate::state::{Root, Status};
 
@@ -323,13 +324,15 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             )))
         }
     }
+    let sys = Host;
     for (f, fd) in joins {
-        nix::sched::setns(fd, *f).ctx(|| format!("joining the container's {f:?} namespace"))?;
+        sys.setns(fd.as_fd(), *f)
+            .ctx(|| format!("joining the container's {f:?} namespace"))?;
     }
     if joins.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER) {
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        sys.setresgid(0.into())
             .ctx(|| "setresgid(0) in the user namespace".into())?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        sys.setresuid(0.into())
             .ctx(|| "setresuid(0) in the user namespace".into())?;
     }
     if p.terminal().unwrap_or(false) {
@@ -337,10 +340,11 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             console_sock.ok_or_else(|| Error::invalid("process.terminal: no console socket"))?;
         console::attach_new_pty(sock.as_raw_fd(), p.console_size().as_ref())?;
     }
-    nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
+    sys.chdir(p.cwd())
+        .ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
     let env = process::environment(p);
     let args = p.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
-    process::become_process(p, personality, caps, seccomp, preserve_fds)?;
-    Err(process::exec_process(p, seccomp, &exe, &env))
+    process::become_process(&sys, p, personality, caps, seccomp, preserve_fds)?;
+    Err(process::exec_process(&sys, p, seccomp, &exe, &env))
 }
