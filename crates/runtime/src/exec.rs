@@ -3,7 +3,7 @@
 //! --process, or the bundle's process edited by the flags) exactly as the init does.
 
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -16,6 +16,7 @@ use crate::linux::console;
 use crate::linux::namespaces::flag;
 use crate::linux::process::{self, CapSets};
 use crate::linux::sync::{Channel, Msg};
+use crate::linux::sys::{Host, Syscall};
 use crate::spec;
 use crate::state::{Root, Status};
 
@@ -246,7 +247,9 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                 Err(e) => e,
             };
             let _ = theirs.send(&Msg::Failed(err.to_string()));
-            // SAFETY: leave at once without the parent's exit handlers.
+            // Neither nix 0.29 nor rustix 1 (without its "runtime" feature) wraps _exit.
+            // SAFETY: _exit takes an integer and never returns; it leaves at once without
+            // the parent's exit handlers, which this copy of the process must not run.
             unsafe { libc::_exit(127) }
         }
         Forked::Parent { pid, .. } => pid,
@@ -311,8 +314,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
         preserve_fds,
     } = *prep;
     crate::linux::init::reset_signals();
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     // Wait until the runtime has moved us into the container's cgroups.
     match chan.recv()? {
         Some(Msg::Go(_)) => {}
@@ -322,13 +324,15 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             )))
         }
     }
+    let sys = Host;
     for (f, fd) in joins {
-        nix::sched::setns(fd, *f).ctx(|| format!("joining the container's {f:?} namespace"))?;
+        sys.setns(fd.as_fd(), *f)
+            .ctx(|| format!("joining the container's {f:?} namespace"))?;
     }
     if joins.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER) {
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        sys.setresgid(0.into())
             .ctx(|| "setresgid(0) in the user namespace".into())?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        sys.setresuid(0.into())
             .ctx(|| "setresuid(0) in the user namespace".into())?;
     }
     if p.terminal().unwrap_or(false) {
@@ -336,10 +340,11 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             console_sock.ok_or_else(|| Error::invalid("process.terminal: no console socket"))?;
         console::attach_new_pty(sock.as_raw_fd(), p.console_size().as_ref())?;
     }
-    nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
+    sys.chdir(p.cwd())
+        .ctx(|| format!("process.cwd: chdir to {}", p.cwd().display()))?;
     let env = process::environment(p);
     let args = p.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
-    process::become_process(p, personality, caps, seccomp, preserve_fds)?;
-    Err(process::exec_process(p, seccomp, &exe, &env))
+    process::become_process(&sys, p, personality, caps, seccomp, preserve_fds)?;
+    Err(process::exec_process(&sys, p, seccomp, &exe, &env))
 }

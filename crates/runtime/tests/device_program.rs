@@ -73,6 +73,8 @@ impl Probe {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
         if pid == 0 {
+            // SAFETY: in the forked child: raw system calls on C strings and buffers made
+            // before the fork (`procs`, `self.scratch`, `self.nodes`, `out`), then _exit.
             unsafe {
                 let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
                 if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
@@ -116,7 +118,9 @@ impl Probe {
         }
         // SAFETY: closing our copy of the write end; reading into `out` of length n.
         unsafe { libc::close(fds[1]) };
+        // SAFETY: `out` is a live buffer of n bytes and fds[0] our read end.
         let got = unsafe { libc::read(fds[0], out.as_mut_ptr().cast(), n) };
+        // SAFETY: closing our read end, not used again.
         unsafe { libc::close(fds[0]) };
         let mut status = 0;
         // SAFETY: pid is our child.

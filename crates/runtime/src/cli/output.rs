@@ -103,8 +103,10 @@ pub fn write_spec(bundle: &std::path::Path, rootless: bool) -> Result<()> {
     if path.exists() {
         return Err(Error::other("File config.json exists. Remove it first"));
     }
-    // SAFETY: getuid/getgid cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
     let text = serde_json::to_string_pretty(&specgen::default_spec(rootless, uid, gid))
         .map_err(|e| Error::other(format!("encoding the spec: {e}")))?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::path("cannot write", &path, e))

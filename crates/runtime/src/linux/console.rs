@@ -5,6 +5,9 @@
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use rustix::fs::{Mode, OFlags};
+use rustix::pty::OpenptFlags;
+
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
 use crate::error::{Context, Error, Result};
@@ -17,75 +20,42 @@ pub struct Pty {
 
 /// Opens a new pty pair from /dev/ptmx (the container's, after pivot_root).
 pub fn open_pty(rows: u16, cols: u16) -> Result<Pty> {
-    // SAFETY: a plain open(2) of a constant path.
-    let m = unsafe {
-        libc::open(
-            c"/dev/ptmx".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
-    if m < 0 {
-        return Err(Error::os(
-            "opening /dev/ptmx",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: m is a fresh fd we own.
-    let master = unsafe { OwnedFd::from_raw_fd(m) };
-    let unlock: libc::c_int = 0;
-    let mut n: libc::c_uint = 0;
-    // SAFETY: TIOCSPTLCK reads an int, TIOCGPTN writes one; both point at live locals.
-    unsafe {
-        if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) != 0
-            || libc::ioctl(m, libc::TIOCGPTN, &mut n) != 0
-        {
-            return Err(Error::os(
-                "unlocking the pty",
-                std::io::Error::last_os_error(),
-            ));
-        }
-    }
-    // SAFETY: TIOCGPTPEER opens the peer without a path lookup; returns a new fd.
-    let s = unsafe {
-        libc::ioctl(
-            m,
-            libc::TIOCGPTPEER,
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
-    if s < 0 {
-        return Err(Error::os(
-            "opening the pty slave",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: s is a fresh fd we own.
-    let slave = unsafe { OwnedFd::from_raw_fd(s) };
+    let master = rustix::fs::open(
+        "/dev/ptmx",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::os("opening /dev/ptmx", e.into()))?;
+    // TIOCSPTLCK(0), then TIOCGPTN.
+    let name = rustix::pty::unlockpt(&master)
+        .and_then(|()| rustix::pty::ptsname(&master, Vec::new()))
+        .map_err(|e| Error::os("unlocking the pty", e.into()))?;
+    // TIOCGPTPEER opens the peer without a path lookup.
+    let slave = rustix::pty::ioctl_tiocgptpeer(
+        &master,
+        OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
+    )
+    .map_err(|e| Error::os("opening the pty slave", e.into()))?;
     if rows > 0 || cols > 0 {
         set_size(&master, rows, cols)?;
     }
     Ok(Pty {
         master,
         slave,
-        name: format!("/dev/pts/{n}"),
+        name: name.to_string_lossy().into_owned(),
     })
 }
 
 pub fn set_size(fd: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
-    let ws = libc::winsize {
+    let ws = rustix::termios::Winsize {
         ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    // SAFETY: TIOCSWINSZ reads a winsize from a live local.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
-        return Err(Error::os(
-            "setting the console size",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    // TIOCSWINSZ.
+    rustix::termios::tcsetwinsize(fd, ws)
+        .map_err(|e| Error::os("setting the console size", e.into()))
 }
 
 /// Sends `fd` over the unix socket `sock` with `name` as the message body.
@@ -111,7 +81,9 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
     {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
-                // SAFETY: the kernel installed this fd in our table for us.
+                // nix 0.29 hands SCM_RIGHTS fds over as raw numbers.
+                // SAFETY: the kernel installed this fd in our table for this message, so
+                // nothing else owns it; MSG_CMSG_CLOEXEC made it close-on-exec.
                 return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
             }
         }
@@ -122,21 +94,12 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
 /// Makes `slave` the controlling terminal and stdin/stdout/stderr of this process.
 pub fn become_session_leader_on(slave: &OwnedFd) -> Result<()> {
     nix::unistd::setsid().ctx(|| "setsid".into())?;
-    // SAFETY: TIOCSCTTY takes an int argument; 0 means don't steal.
-    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Error::os(
-            "making the pty the controlling terminal",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    // TIOCSCTTY with argument 0: never steal a terminal from another session.
+    rustix::process::ioctl_tiocsctty(slave)
+        .map_err(|e| Error::os("making the pty the controlling terminal", e.into()))?;
     for target in 0..3 {
-        // SAFETY: dup2 onto the standard descriptors.
-        if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(Error::os(
-                "dup2 of the pty slave",
-                std::io::Error::last_os_error(),
-            ));
-        }
+        nix::unistd::dup2(slave.as_raw_fd(), target)
+            .map_err(|e| Error::os("dup2 of the pty slave", e.into()))?;
     }
     Ok(())
 }

@@ -7,38 +7,28 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{fstat, FileType};
-use rustix::mount::{
-    fsconfig_create, fsmount, fsopen, move_mount, open_tree, FsMountFlags, FsOpenFlags,
-    MountAttrFlags, MoveMountFlags, OpenTreeFlags,
-};
+use rustix::mount::{fsconfig_create, fsmount, fsopen, FsMountFlags, FsOpenFlags, MountAttrFlags};
+
+use super::sys::Syscall;
 
 /// Bind-mounts the file or directory open as `src` onto the one open as `target`.
-pub fn bind(src: BorrowedFd<'_>, target: BorrowedFd<'_>) -> std::io::Result<()> {
-    let tree = open_tree(
-        src,
-        "",
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_EMPTY_PATH,
-    )?;
-    attach(&tree, target)
+pub fn bind<S: Syscall>(
+    sys: &S,
+    src: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+) -> std::io::Result<()> {
+    let tree = sys.clone_fd_tree(src, false)?;
+    sys.move_mount(tree.as_fd(), target)
 }
 
 /// Binds the file or directory open as `target` onto itself, read-only, with every mount
 /// below it read-only too: the copy is made and made read-only while detached, then
 /// attached by fd. Nothing is looked up by name, not even `/proc/self/fd/N` (the container's
 /// `/proc` is the container's to swap once pivot_root has run).
-pub fn readonly_bind(target: BorrowedFd<'_>) -> std::io::Result<()> {
-    let tree = open_tree(
-        target,
-        "",
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_EMPTY_PATH
-            | OpenTreeFlags::AT_RECURSIVE,
-    )?;
-    set_readonly_recursive(tree.as_fd())?;
-    attach(&tree, target)
+pub fn readonly_bind<S: Syscall>(sys: &S, target: BorrowedFd<'_>) -> std::io::Result<()> {
+    let tree = sys.clone_fd_tree(target, true)?;
+    sys.set_tree_readonly(tree.as_fd())?;
+    sys.move_mount(tree.as_fd(), target)
 }
 
 /// `struct mount_attr` of mount_setattr(2), version 0 (32 bytes).
@@ -52,7 +42,7 @@ struct MountAttr {
 
 /// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE) adding MOUNT_ATTR_RDONLY to every
 /// mount of the tree open as `fd`. Neither nix 0.29 nor rustix 1 wraps mount_setattr.
-fn set_readonly_recursive(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+pub(super) fn set_readonly_recursive(fd: BorrowedFd<'_>) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let attr = MountAttr {
         attr_set: MountAttrFlags::MOUNT_ATTR_RDONLY.bits() as u64,
@@ -80,29 +70,14 @@ fn set_readonly_recursive(fd: BorrowedFd<'_>) -> std::io::Result<()> {
 }
 
 /// Mounts a new empty, read-only tmpfs onto the directory open as `target`.
-pub fn empty_readonly_tmpfs(target: BorrowedFd<'_>) -> std::io::Result<()> {
-    let fs = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    fsconfig_create(&fs)?;
-    let mnt = fsmount(
-        &fs,
-        FsMountFlags::FSMOUNT_CLOEXEC,
-        MountAttrFlags::MOUNT_ATTR_RDONLY
-            | MountAttrFlags::MOUNT_ATTR_NOSUID
-            | MountAttrFlags::MOUNT_ATTR_NODEV
-            | MountAttrFlags::MOUNT_ATTR_NOEXEC,
+pub fn empty_readonly_tmpfs<S: Syscall>(sys: &S, target: BorrowedFd<'_>) -> std::io::Result<()> {
+    use nix::mount::MsFlags as F;
+    let mnt = sys.new_mount(
+        "tmpfs",
+        &[],
+        F::MS_RDONLY | F::MS_NOSUID | F::MS_NODEV | F::MS_NOEXEC,
     )?;
-    attach(&mnt, target)
-}
-
-fn attach(tree: &OwnedFd, target: BorrowedFd<'_>) -> std::io::Result<()> {
-    move_mount(
-        tree.as_fd(),
-        "",
-        target,
-        "",
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )?;
-    Ok(())
+    sys.move_mount(mnt.as_fd(), target)
 }
 
 /// Whether `fd` is the character device `major:minor` (checked on the open file, so the
@@ -123,7 +98,7 @@ pub fn is_dir(fd: BorrowedFd<'_>) -> std::io::Result<bool> {
 /// A new filesystem of type `fstype`, not attached anywhere yet: `data` holds its options
 /// (`key` or `key=value`), `flags` the mount(2) flags to turn into mount attributes. The fd
 /// is the root of the new mount, whatever later happens to the path it gets attached at.
-pub fn new_mount(
+pub(super) fn fs_new_mount(
     fstype: &str,
     data: &[String],
     flags: nix::mount::MsFlags,
@@ -166,17 +141,15 @@ pub fn new_mount(
 }
 
 /// A recursive bind of the host path `path`, not attached anywhere yet.
-pub fn clone_tree(path: &std::path::Path) -> std::io::Result<OwnedFd> {
-    Ok(open_tree(
-        rustix::fs::CWD,
-        path,
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_RECURSIVE,
-    )?)
+pub fn clone_tree<S: Syscall>(sys: &S, path: &std::path::Path) -> std::io::Result<OwnedFd> {
+    sys.clone_path_tree(path)
 }
 
 /// Attaches the detached mount `tree` onto the file or directory open as `target`.
-pub fn attach_at(tree: &OwnedFd, target: BorrowedFd<'_>) -> std::io::Result<()> {
-    attach(tree, target)
+pub fn attach_at<S: Syscall>(
+    sys: &S,
+    tree: &OwnedFd,
+    target: BorrowedFd<'_>,
+) -> std::io::Result<()> {
+    sys.move_mount(tree.as_fd(), target)
 }

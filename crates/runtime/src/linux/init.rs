@@ -6,8 +6,8 @@
 //! 4. wait for `start` on the exec fifo
 //! 5. rlimits, user, capabilities, no_new_privs, fds, execve
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
@@ -18,6 +18,7 @@ use super::namespaces::{self, Namespaces, NEWTIME};
 use super::process::{self, CapSets};
 use super::rootfs::{self, RootfsContext};
 use super::sync::{Channel, Msg};
+use super::sys::{Host, Syscall};
 use crate::error::{Context, Error, Result};
 use crate::hooks::Kind;
 
@@ -54,8 +55,9 @@ pub enum Failure {
 
 /// Runs the init; returns only on failure.
 pub fn run(plan: Plan, chan: Channel) -> Failure {
-    match setup(&plan, &chan) {
-        Ok(ready) => match ready.wait_and_exec(&plan, &chan) {
+    let sys = Host;
+    match setup(&sys, &plan, &chan) {
+        Ok(ready) => match ready.wait_and_exec(&sys, &plan, &chan) {
             Ok(never) => match never {},
             Err(e) => Failure::AfterStart(e),
         },
@@ -73,29 +75,26 @@ struct Ready {
     state_json: String,
 }
 
-fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
+fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     reset_signals();
     if let Some(fds) = plan.stdio {
         for (target, fd) in fds.iter().enumerate() {
-            // SAFETY: dup2 onto a standard descriptor; the source is open (caller's contract).
-            if *fd != target as i32 && unsafe { libc::dup2(*fd, target as i32) } < 0 {
-                return Err(Error::os(
-                    "installing the container's stdio",
-                    std::io::Error::last_os_error(),
-                ));
+            if *fd != target as i32 {
+                nix::unistd::dup2(*fd, target as i32)
+                    .map_err(|e| Error::os("installing the container's stdio", e.into()))?;
             }
         }
     }
     // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
     // user's binary sets it back as the kernel's rules say.
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     // The network namespace, left out of clone (see container::create). A user
     // namespace made by clone already gives us the rights, mapped or not.
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET)
         && !plan.namespaces.joins(CloneFlags::CLONE_NEWUSER)
     {
-        nix::sched::unshare(CloneFlags::CLONE_NEWNET).ctx(|| "unshare(network)".into())?;
+        sys.unshare(CloneFlags::CLONE_NEWNET)
+            .ctx(|| "unshare(network)".into())?;
     }
     // If the runtime dies during setup, the next send or receive on the channel fails
     // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
@@ -114,9 +113,10 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     if cgroupns {
         wait_joined(chan)?;
     }
-    join_namespaces(plan)?;
+    join_namespaces(sys, plan)?;
     if cgroupns {
-        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare(cgroup)".into())?;
+        sys.unshare(CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "unshare(cgroup)".into())?;
     }
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET) {
         loopback_up()?;
@@ -135,84 +135,40 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
         || plan.namespaces.joins(CloneFlags::CLONE_NEWUSER);
     if in_userns {
         // Become root of the user namespace for the setup steps.
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        sys.setresgid(0.into())
             .ctx(|| "setresgid(0) in the user namespace".into())?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        sys.setresuid(0.into())
             .ctx(|| "setresuid(0) in the user namespace".into())?;
     }
 
-    // Filesystem.
-    let mounts = spec.mounts().clone().unwrap_or_default();
-    rootfs::prepare(&plan.rootfs, plan.root_propagation)?;
-    let rootfd: OwnedFd = std::fs::File::open(&plan.rootfs)
-        .map_err(|e| Error::path("opening", &plan.rootfs, e))?
-        .into();
-    let cx = RootfsContext {
-        rootfs: &plan.rootfs,
-        bundle: &plan.bundle,
-        in_userns,
-        cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
-        cgroup_dirs: &plan.cgroup_dirs,
-        unified_cgroup: plan.unified_cgroup,
-    };
-    let kept = rootfs::mount_all(&rootfd, &mounts, &cx)?;
-    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    rootfs::populate_dev(&rootfd, &devices, in_userns, !rootfs::dev_is_bound(&mounts))?;
     let cwd = process.cwd();
-    super::resolve::ensure_in_root(rootfd.as_raw_fd(), cwd, super::resolve::Leaf::Dir)
-        .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
-    drop(rootfd);
-    if !cgroupns {
-        wait_joined(chan)?;
-    }
-    // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
-    // runtime's namespaces (the runtime runs them), createContainer in ours.
-    let hooks = spec.hooks().as_ref();
-    if !Kind::Prestart.list(hooks).is_empty() || !Kind::CreateRuntime.list(hooks).is_empty() {
-        chan.send(&Msg::Hooks)?;
-        match chan.recv()? {
-            Some(Msg::Go(_)) => {}
-            other => {
-                return Err(Error::other(format!(
-                    "init: expected go after the hooks, got {other:?}"
-                )))
+    filesystem(sys, plan, in_userns, cwd, || {
+        if !cgroupns {
+            wait_joined(chan)?;
+        }
+        // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
+        // runtime's namespaces (the runtime runs them), createContainer in ours.
+        let hooks = spec.hooks().as_ref();
+        if !Kind::Prestart.list(hooks).is_empty() || !Kind::CreateRuntime.list(hooks).is_empty() {
+            chan.send(&Msg::Hooks)?;
+            match chan.recv()? {
+                Some(Msg::Go(_)) => {}
+                other => {
+                    return Err(Error::other(format!(
+                        "init: expected go after the hooks, got {other:?}"
+                    )))
+                }
             }
         }
-    }
-    crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json)?;
-    rootfs::enter(&plan.rootfs, plan.no_pivot)?;
-    // Before readonlyPaths makes /proc/sys read-only.
-    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
-        super::sysctl::apply(sysctl, kept.proc())?;
-    }
-    // Read-only paths first, then masks (as runc): a mask is never covered by a later bind.
-    if let Some(l) = linux {
-        rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or(&[]), &kept)?;
-        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or(&[]), &kept)?;
-    }
-    if spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-    {
-        rootfs::readonly_root()?;
-    }
-    if let Some(p) = plan.root_propagation {
-        rootfs::set_root_propagation(p)?;
-    }
+        crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json)
+    })?;
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).ctx(|| "hostname: sethostname".into())?;
+        sys.sethostname(h).ctx(|| "hostname: sethostname".into())?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        // SAFETY: d points at d.len() valid bytes.
-        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(Error::os(
-                "domainname: setdomainname",
-                std::io::Error::last_os_error(),
-            ));
-        }
+        sys.setdomainname(d)
+            .map_err(|e| Error::os("domainname: setdomainname", e))?;
     }
 
     if process.terminal().unwrap_or(false) {
@@ -220,15 +176,17 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
             Error::invalid("process.terminal is true but no --console-socket was given")
         })?;
         console::attach_new_pty(sock.as_raw_fd(), process.console_size().as_ref())?;
-        bind_console()?;
+        bind_console(sys)?;
     }
 
-    nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: chdir to {}", cwd.display()))?;
+    sys.chdir(cwd)
+        .ctx(|| format!("process.cwd: chdir to {}", cwd.display()))?;
     let env = process::environment(process);
     let args = process.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
 
     process::become_process(
+        sys,
         process,
         linux.and_then(|l| l.personality().as_ref()),
         plan.caps.as_ref(),
@@ -251,8 +209,76 @@ fn setup(plan: &Plan, chan: &Channel) -> Result<Ready> {
     })
 }
 
+/// The container's filesystem, from the rootfs bind to the last lock: the mounts, /dev,
+/// `before_pivot` (the cgroup join and the hooks that run between the mounts and
+/// pivot_root), pivot_root, sysctls, readonlyPaths, maskedPaths, a read-only root and the
+/// root's propagation. The order is the init's security: see the tests below.
+fn filesystem<S: Syscall>(
+    sys: &S,
+    plan: &Plan,
+    in_userns: bool,
+    cwd: &Path,
+    before_pivot: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let spec = &plan.spec;
+    let linux = spec.linux().as_ref();
+    let mounts = spec.mounts().clone().unwrap_or_default();
+    rootfs::prepare(sys, &plan.rootfs, plan.root_propagation)?;
+    let rootfd: OwnedFd = std::fs::File::open(&plan.rootfs)
+        .map_err(|e| Error::path("opening", &plan.rootfs, e))?
+        .into();
+    let cx = RootfsContext {
+        rootfs: &plan.rootfs,
+        bundle: &plan.bundle,
+        in_userns,
+        cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+        cgroup_dirs: &plan.cgroup_dirs,
+        unified_cgroup: plan.unified_cgroup,
+    };
+    let kept = rootfs::mount_all(sys, &rootfd, &mounts, &cx)?;
+    let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    rootfs::populate_dev(
+        sys,
+        &rootfd,
+        &devices,
+        in_userns,
+        !rootfs::dev_is_bound(&mounts),
+    )?;
+    super::resolve::ensure_in_root(rootfd.as_fd(), cwd, super::resolve::Leaf::Dir)
+        .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
+    drop(rootfd);
+    before_pivot()?;
+    rootfs::enter(sys, &plan.rootfs, plan.no_pivot)?;
+    // Before readonlyPaths makes /proc/sys read-only.
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        super::sysctl::apply(sys, sysctl, kept.proc())?;
+    }
+    // Read-only paths first, then masks (as runc): a mask is never covered by a later bind.
+    if let Some(l) = linux {
+        rootfs::readonly_paths(sys, l.readonly_paths().as_deref().unwrap_or(&[]), &kept)?;
+        rootfs::mask_paths(sys, l.masked_paths().as_deref().unwrap_or(&[]), &kept)?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        rootfs::readonly_root(sys)?;
+    }
+    if let Some(p) = plan.root_propagation {
+        rootfs::set_root_propagation(sys, p)?;
+    }
+    Ok(())
+}
+
 impl Ready {
-    fn wait_and_exec(self, plan: &Plan, chan: &Channel) -> Result<std::convert::Infallible> {
+    fn wait_and_exec<S: Syscall>(
+        self,
+        sys: &S,
+        plan: &Plan,
+        chan: &Channel,
+    ) -> Result<std::convert::Infallible> {
         wait_for_start(&plan.exec_fifo, chan)?;
         if !Kind::StartContainer
             .list(plan.spec.hooks().as_ref())
@@ -274,6 +300,7 @@ impl Ready {
             .as_ref()
             .ok_or_else(|| Error::invalid("process: missing"))?;
         Err(process::exec_process(
+            sys,
             process,
             plan.seccomp.as_ref(),
             &self.exe,
@@ -302,7 +329,9 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
             },
         ];
         let n = if chan_open { 2 } else { 1 };
-        // SAFETY: fds holds n live pollfds.
+        // nix's poll wants BorrowedFds, and the channel hands out only a raw fd.
+        // SAFETY: fds holds n (at most 2) initialised pollfds on fds that stay open (the
+        // fifo and the channel are borrowed for this call); the kernel writes only revents.
         let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
         if rc < 0 {
             let e = std::io::Error::last_os_error();
@@ -320,9 +349,7 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
         }
         if fds[0].revents != 0 {
             let mut b = [0u8; 1];
-            // SAFETY: reads at most one byte into a live buffer.
-            let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-            if n == 1 {
+            if nix::unistd::read(fifo.as_raw_fd(), &mut b) == Ok(1) {
                 return Ok(());
             }
             // A writer came and went without a byte: keep waiting.
@@ -332,11 +359,11 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
 }
 
 pub fn reset_signals() {
-    // SAFETY: plain signal-mask and disposition calls on this (single) thread.
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: SIG_DFL installs no handler, so no Rust code can run from a signal; this
+    // process is single-threaded here (nix wraps signal(2) as unsafe for handlers only).
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
         for sig in 1..32 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 libc::signal(sig, libc::SIG_DFL);
@@ -354,7 +381,7 @@ fn wait_joined(chan: &Channel) -> Result<()> {
     }
 }
 
-fn join_namespaces(plan: &Plan) -> Result<()> {
+fn join_namespaces<S: Syscall>(sys: &S, plan: &Plan) -> Result<()> {
     let ns = &plan.namespaces;
     for (flag, fd) in &ns.join {
         if *flag == CloneFlags::CLONE_NEWPID {
@@ -362,22 +389,24 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
         }
         let joined_already = *flag == CloneFlags::CLONE_NEWUSER && ns.user_joined_before_clone();
         if !joined_already {
-            nix::sched::setns(fd, *flag).ctx(|| format!("linux.namespaces: joining {flag:?}"))?;
+            sys.setns(fd.as_fd(), *flag)
+                .ctx(|| format!("linux.namespaces: joining {flag:?}"))?;
         }
         if *flag == CloneFlags::CLONE_NEWUSER {
             // Namespaces created after joining a user namespace belong to it.
             let rest = ns.new & !(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP | NEWTIME);
             if !rest.is_empty() {
-                nix::sched::unshare(rest).ctx(|| "unshare".into())?;
+                sys.unshare(rest).ctx(|| "unshare".into())?;
             }
         }
     }
     if ns.creates(NEWTIME) {
-        nix::sched::unshare(NEWTIME).ctx(|| "unshare(time)".into())?;
+        sys.unshare(NEWTIME).ctx(|| "unshare(time)".into())?;
         namespaces::write_time_offsets(&plan.time_offsets)?;
         let f = std::fs::File::open("/proc/self/ns/time_for_children")
             .map_err(|e| Error::os("opening time_for_children", e))?;
-        nix::sched::setns(f, NEWTIME).ctx(|| "entering the new time namespace".into())?;
+        sys.setns(f.as_fd(), NEWTIME)
+            .ctx(|| "entering the new time namespace".into())?;
     }
     Ok(())
 }
@@ -385,7 +414,9 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
 fn join_session_keyring(name: &str) {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     if let Ok(c) = std::ffi::CString::new(name) {
-        // SAFETY: keyctl reads the C string; failure (e.g. ENOSYS) is harmless here.
+        // Neither nix nor rustix wraps keyctl.
+        // SAFETY: KEYCTL_JOIN_SESSION_KEYRING reads one NUL-terminated string, `c`, which
+        // outlives the call; failure (e.g. ENOSYS) is harmless here.
         unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.as_ptr()) };
     }
 }
@@ -394,10 +425,9 @@ fn join_session_keyring(name: &str) {
 /// Binds the pty slave (now our stdin) onto /dev/console, by fd on both sides. An image's
 /// /dev/console that is a symlink (into /proc/sys, say) or anything but a regular file or a
 /// character device is refused rather than followed (the CVE-2025-52565 class).
-fn bind_console() -> Result<()> {
-    use std::os::fd::{AsFd, BorrowedFd};
-    // SAFETY: fd 0 was just made the pty slave by attach_new_pty and stays open.
-    let slave = unsafe { BorrowedFd::borrow_raw(0) };
+fn bind_console<S: Syscall>(sys: &S) -> Result<()> {
+    // fd 0 was just made the pty slave by attach_new_pty.
+    let slave = rustix::stdio::stdin();
     let st = rustix::fs::fstat(slave).map_err(|e| Error::os("stat the pty", e.into()))?;
     // UNIX98 pty slaves have majors 136-143.
     if (st.st_mode & libc::S_IFMT) != libc::S_IFCHR
@@ -407,7 +437,7 @@ fn bind_console() -> Result<()> {
     }
     let root = super::resolve::current_root().map_err(|e| Error::os("opening /", e))?;
     let dev = super::resolve::open_in_root(
-        root.as_raw_fd(),
+        root.as_fd(),
         std::path::Path::new("/dev"),
         libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
     )
@@ -439,36 +469,187 @@ fn bind_console() -> Result<()> {
             "/dev/console in the rootfs is neither a regular file nor a device; refusing to bind the console onto it",
         ));
     }
-    super::fdmount::bind(slave.as_fd(), target.as_fd())
+    super::fdmount::bind(sys, slave.as_fd(), target.as_fd())
         .map_err(|e| Error::os("binding the console onto /dev/console", e))
 }
 
 /// Brings up `lo` in a new network namespace, as runc does.
 fn loopback_up() -> Result<()> {
-    // SAFETY: a plain socket(2); closed below.
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if sock < 0 {
-        return Err(Error::os(
-            "bringing up lo: socket",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: ifreq is plain data; the ioctls read and write this live local.
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::os("bringing up lo: socket", e.into()))?;
+    // Neither nix nor rustix wraps SIOCGIFFLAGS / SIOCSIFFLAGS.
+    // SAFETY: ifreq is plain data for which all-zero is valid; both ioctls get a pointer to
+    // this live local, which SIOCGIFFLAGS fills and SIOCSIFFLAGS reads, and `sock` is an
+    // open socket for the whole block.
     let rc = unsafe {
         let mut req: libc::ifreq = std::mem::zeroed();
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
-        let mut rc = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        let mut rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req);
         if rc == 0 {
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            rc = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+            rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req);
         }
-        libc::close(sock);
         rc
     };
+    let err = std::io::Error::last_os_error();
+    drop(sock);
     if rc != 0 {
-        return Err(Error::os("bringing up lo", std::io::Error::last_os_error()));
+        return Err(Error::os("bringing up lo", err));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Order rules of the filesystem steps, checked on the recording fake (no root needed).
+    use super::*;
+    use crate::linux::sys::fake::Recorder;
+
+    /// The fake's procfs is the host's /proc (so paths resolve beneath it without root):
+    /// these tests use paths found in any /proc.
+    /// A bundle in a temporary directory whose spec has a procfs, a sysfs, a tmpfs /dev,
+    /// a read-only bind, sysctls, readonlyPaths, maskedPaths and a read-only root.
+    fn plan(tmp: &Path) -> Plan {
+        let rootfs = tmp.join("rootfs");
+        std::fs::create_dir_all(&rootfs).unwrap();
+        std::fs::create_dir_all(tmp.join("data")).unwrap();
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs", "readonly": true},
+            "process": {"user": {"uid": 0, "gid": 0}, "args": ["/bin/true"], "cwd": "/"},
+            "mounts": [
+                {"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                 "options": ["nosuid", "mode=755"]},
+                {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+                 "options": ["nosuid", "noexec", "nodev", "ro"]},
+                {"destination": "/data", "type": "bind", "source": "data",
+                 "options": ["rbind", "ro"]}
+            ],
+            "linux": {
+                "namespaces": [{"type": "mount"}, {"type": "network"}],
+                "sysctl": {"net.ipv4.ip_forward": "1"},
+                "readonlyPaths": ["/proc/sys", "/proc/irq"],
+                "maskedPaths": ["/proc/timer_list", "/proc/acpi"]
+            }
+        }))
+        .unwrap();
+        Plan {
+            spec,
+            bundle: tmp.to_path_buf(),
+            rootfs,
+            namespaces: Namespaces {
+                new: CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET,
+                join: Vec::new(),
+            },
+            cgroup_dirs: Vec::new(),
+            unified_cgroup: true,
+            no_pivot: false,
+            new_keyring: None,
+            preserve_fds: 0,
+            console_socket: None,
+            stdio: None,
+            exec_fifo: std::fs::File::open("/dev/null").unwrap().into(),
+            caps: None,
+            seccomp: None,
+            time_offsets: Vec::new(),
+            root_propagation: None,
+        }
+    }
+
+    /// Runs the filesystem steps on the fake; returns it with the index at which the
+    /// hooks between the mounts and pivot_root ran.
+    fn run() -> (Recorder, usize) {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = plan(tmp.path());
+        let sys = Recorder::new();
+        let mut hooks_at = None;
+        filesystem(&sys, &plan, false, Path::new("/"), || {
+            hooks_at = Some(sys.names().len());
+            Ok(())
+        })
+        .unwrap();
+        (sys, hooks_at.unwrap())
+    }
+
+    /// The remount of root.readonly.
+    const RO_ROOT: &str = "None / None MsFlags(MS_RDONLY | MS_REMOUNT | MS_BIND";
+
+    fn idx(sys: &Recorder, name: &str, needle: &str) -> usize {
+        sys.first_with(name, needle)
+            .unwrap_or_else(|| panic!("no {name} with {needle:?} in {:#?}", sys.calls()))
+    }
+
+    #[test]
+    fn pivot_root_after_every_container_mount_and_before_masks_and_readonly_paths() {
+        let (sys, hooks) = run();
+        let calls = sys.calls();
+        let pivot = idx(&sys, "pivot_root", "");
+        // Every mount of config.json's `mounts` and of /dev is made before the hooks, and
+        // those run before pivot_root.
+        let last_container_mount = ["fsmount", "mount", "mknodat", "symlinkat"]
+            .iter()
+            .filter_map(|n| {
+                calls[..pivot]
+                    .iter()
+                    .rposition(|c| c.name == *n && !c.args.contains("MS_SLAVE"))
+            })
+            .max()
+            .unwrap();
+        assert!(last_container_mount < hooks && hooks <= pivot, "{calls:#?}");
+        assert!(idx(&sys, "fsmount", "proc ") < pivot, "{calls:#?}");
+        assert!(idx(&sys, "fsmount", "sysfs ") < pivot, "{calls:#?}");
+        assert!(idx(&sys, "mount", "\"tmpfs\"") < pivot, "{calls:#?}");
+        assert!(idx(&sys, "mount", "MS_BIND | MS_REC") < pivot, "{calls:#?}");
+        assert!(idx(&sys, "mknodat", "null") < pivot, "{calls:#?}");
+        // The locks come after it.
+        assert!(pivot < idx(&sys, "mount_setattr", ""), "{calls:#?}");
+        assert!(
+            pivot < idx(&sys, "open_tree", "recursive=false"),
+            "{calls:#?}"
+        );
+        assert!(pivot < idx(&sys, "mount", RO_ROOT), "{calls:#?}");
+    }
+
+    #[test]
+    fn sysctls_before_readonly_paths() {
+        let (sys, _) = run();
+        let calls = sys.calls();
+        let sysctl = idx(&sys, "write_proc", "sys/net/ipv4/ip_forward 1");
+        assert!(sysctl > idx(&sys, "pivot_root", ""), "{calls:#?}");
+        assert!(sysctl < idx(&sys, "mount_setattr", ""), "{calls:#?}");
+    }
+
+    #[test]
+    fn readonly_paths_before_masked_paths() {
+        let (sys, _) = run();
+        let calls = sys.calls();
+        let last_readonly = sys.last("mount_setattr").unwrap();
+        // Both readonlyPaths were bound read-only, and both masks made: /dev/null over the
+        // file, an empty read-only tmpfs over the directory.
+        assert_eq!(
+            calls.iter().filter(|c| c.name == "mount_setattr").count(),
+            2
+        );
+        let mask_file = idx(&sys, "open_tree", "/dev/null recursive=false");
+        let pivot = idx(&sys, "pivot_root", "");
+        let mask_dir = calls
+            .iter()
+            .enumerate()
+            .position(|(i, c)| i > pivot && c.name == "fsmount" && c.args.starts_with("tmpfs"))
+            .unwrap_or_else(|| panic!("no tmpfs mask: {calls:#?}"));
+        assert!(last_readonly < mask_file, "{calls:#?}");
+        assert!(last_readonly < mask_dir, "{calls:#?}");
+        // root.readonly last of all.
+        let ro_root = idx(&sys, "mount", RO_ROOT);
+        assert!(mask_file < ro_root && mask_dir < ro_root, "{calls:#?}");
+    }
 }

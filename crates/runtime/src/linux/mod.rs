@@ -15,4 +15,5 @@ pub mod sched;
 pub mod sealed_exe;
 pub mod seccomp;
 pub mod sync;
+pub mod sys;
 pub mod sysctl;

@@ -9,31 +9,35 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use caps::{CapSet, Capability};
+use nix::errno::Errno;
+use nix::sys::resource::Resource;
+use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, LinuxPersonality, PosixRlimit, Process};
 
+use super::sys::Syscall;
 use crate::error::{Context, Error, Result};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+fn rlimit_resource(name: &str) -> Option<Resource> {
     Some(match name {
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
-        "RLIMIT_DATA" => libc::RLIMIT_DATA,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => libc::RLIMIT_NICE,
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_RSS" => libc::RLIMIT_RSS,
-        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_AS" => Resource::RLIMIT_AS,
+        "RLIMIT_CORE" => Resource::RLIMIT_CORE,
+        "RLIMIT_CPU" => Resource::RLIMIT_CPU,
+        "RLIMIT_DATA" => Resource::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => Resource::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => Resource::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => Resource::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => Resource::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => Resource::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => Resource::RLIMIT_NPROC,
+        "RLIMIT_RSS" => Resource::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => Resource::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => Resource::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => Resource::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => Resource::RLIMIT_STACK,
         _ => return None,
     })
 }
@@ -81,25 +85,22 @@ pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     Ok(())
 }
 
-pub fn apply_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+pub fn apply_rlimits<S: Syscall>(sys: &S, limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
         let name = rlimit_name(r);
         let res = rlimit_resource(&name)
             .ok_or_else(|| Error::invalid(format!("process.rlimits: unknown type {name:?}")))?;
-        let lim = libc::rlimit {
-            rlim_cur: r.soft(),
-            rlim_max: r.hard(),
-        };
-        // SAFETY: setrlimit reads a live rlimit struct.
-        if unsafe { libc::setrlimit(res, &lim) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EPERM) {
+        if let Err(e) = sys.setrlimit(res, r.soft(), r.hard()) {
+            if e == Errno::EPERM {
                 return Err(Error::invalid(format!(
                     "process.rlimits: raising the hard limit of {name} to {} needs CAP_SYS_RESOURCE, which this runtime does not hold",
                     r.hard()
                 )));
             }
-            return Err(Error::os(format!("process.rlimits: setting {name}"), e));
+            return Err(Error::os(
+                format!("process.rlimits: setting {name}"),
+                e.into(),
+            ));
         }
     }
     Ok(())
@@ -161,18 +162,16 @@ impl CapSets {
     }
 
     /// Drops everything outside the bounding set (needs CAP_SETPCAP, so do it first).
-    fn apply_bounding(&self) -> Result<()> {
+    fn apply_bounding<S: Syscall>(&self, sys: &S) -> Result<()> {
         for cap in caps::all() {
             if self.bounding.contains(&cap) {
                 continue;
             }
-            // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap.index() as libc::c_ulong, 0, 0, 0) }
-                != 0
-            {
-                let e = std::io::Error::last_os_error();
+            match sys.drop_bounding_cap(cap) {
+                Ok(()) => {}
                 // EINVAL: a capability this kernel does not know; nothing to drop.
-                if e.raw_os_error() != Some(libc::EINVAL) {
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(e) => {
                     return Err(Error::other(format!(
                         "process.capabilities: dropping {cap} from the bounding set: {e}"
                     )));
@@ -182,9 +181,9 @@ impl CapSets {
         Ok(())
     }
 
-    fn apply_rest(&self) -> Result<()> {
+    fn apply_rest<S: Syscall>(&self, sys: &S) -> Result<()> {
         let set = |which: CapSet, v: &HashSet<Capability>, name: &str| {
-            caps::set(None, which, v)
+            sys.set_caps(which, v)
                 .map_err(|e| Error::other(format!("process.capabilities.{name}: {e}")))
         };
         // capset checks E within P and I within the old P at every step: set I while P
@@ -192,13 +191,13 @@ impl CapSets {
         set(CapSet::Inheritable, &self.inheritable, "inheritable")?;
         set(CapSet::Effective, &self.effective, "effective")?;
         set(CapSet::Permitted, &self.permitted, "permitted")?;
-        caps::clear(None, CapSet::Ambient)
+        sys.clear_ambient()
             .map_err(|e| Error::other(format!("process.capabilities.ambient: {e}")))?;
         for cap in &self.ambient {
             // The kernel only raises an ambient cap present in permitted and inheritable;
             // runc skips the others silently, and so do we.
             if self.permitted.contains(cap) && self.inheritable.contains(cap) {
-                caps::raise(None, CapSet::Ambient, *cap).map_err(|e| {
+                sys.raise_ambient(*cap).map_err(|e| {
                     Error::other(format!("process.capabilities.ambient: {cap}: {e}"))
                 })?;
             }
@@ -208,13 +207,12 @@ impl CapSets {
 }
 
 /// Switches to the process user (groups first), keeping or trimming capabilities.
-pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
+pub fn become_user<S: Syscall>(sys: &S, p: &Process, caps: Option<&CapSets>) -> Result<()> {
     if let Some(c) = caps {
-        c.apply_bounding()?;
+        c.apply_bounding(sys)?;
     }
     let user = p.user();
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    let _ = sys.set_keepcaps(true);
     let gids: Vec<Gid> = user
         .additional_gids()
         .iter()
@@ -226,7 +224,7 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
     // too). That is learnt from the call itself, not from /proc/self/setgroups: after
     // pivot_root (and in `exec`) /proc is the container's, and a planted "deny" would
     // leave the runtime's own groups on the process.
-    match nix::unistd::setgroups(&gids) {
+    match sys.setgroups(&gids) {
         Ok(()) | Err(nix::errno::Errno::EPERM) => {}
         Err(e) => {
             return Err(Error::os(
@@ -236,26 +234,21 @@ pub fn become_user(p: &Process, caps: Option<&CapSets>) -> Result<()> {
         }
     }
     let gid = Gid::from_raw(user.gid());
-    nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setresgid({gid})"))?;
+    sys.setresgid(gid)
+        .ctx(|| format!("process.user.gid: setresgid({gid})"))?;
     let uid = Uid::from_raw(user.uid());
-    nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("process.user.uid: setresuid({uid})"))?;
-    // SAFETY: as above.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    sys.setresuid(uid)
+        .ctx(|| format!("process.user.uid: setresuid({uid})"))?;
+    let _ = sys.set_keepcaps(false);
     if let Some(c) = caps {
-        c.apply_rest()?;
+        c.apply_rest(sys)?;
     }
     Ok(())
 }
 
-pub fn set_no_new_privs() -> Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(Error::os(
-            "noNewPrivileges: prctl",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+pub fn set_no_new_privs<S: Syscall>(sys: &S) -> Result<()> {
+    sys.set_no_new_privs()
+        .map_err(|e| Error::os("noNewPrivileges: prctl", e.into()))
 }
 
 /// The environment for execve: process.env, plus HOME from /etc/passwd when unset.
@@ -331,27 +324,17 @@ pub fn check_preserved_fds(count: u32) -> Result<()> {
 }
 
 /// Marks every fd from `first` up close-on-exec (the preserved ones and stdio stay).
-pub fn close_fds_from(first: u32) -> Result<()> {
-    // SAFETY: close_range with the CLOEXEC flag only changes fd flags.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::os("close_range", std::io::Error::last_os_error()));
-    }
-    Ok(())
+pub fn close_fds_from<S: Syscall>(sys: &S, first: u32) -> Result<()> {
+    sys.cloexec_from(first)
+        .map_err(|e| Error::os("close_range", e))
 }
 
 /// The process's identity and limits, shared by the container init and `exec`:
 /// rlimits, scheduling, personality, umask, user and groups, capabilities and
 /// no_new_privs. The init does this before it reports ready (as runc does), so a
 /// failure here fails `create` instead of killing the container after `start`.
-pub fn become_process(
+pub fn become_process<S: Syscall>(
+    sys: &S,
     p: &Process,
     personality: Option<&LinuxPersonality>,
     caps: Option<&CapSets>,
@@ -359,8 +342,8 @@ pub fn become_process(
     preserve_fds: u32,
 ) -> Result<()> {
     check_cwd_inside()?;
-    release_fds(preserve_fds)?;
-    apply_rlimits(p.rlimits().as_deref().unwrap_or(&[]))?;
+    release_fds(sys, preserve_fds)?;
+    apply_rlimits(sys, p.rlimits().as_deref().unwrap_or(&[]))?;
     // While still privileged: real-time policies and classes need it.
     if let Some(s) = p.scheduler() {
         super::sched::apply_scheduler(s)?;
@@ -371,18 +354,19 @@ pub fn become_process(
     if let Some(pers) = personality {
         super::sched::apply_personality(pers)?;
     }
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(p.user().umask().unwrap_or(0o022) as libc::mode_t) };
+    sys.umask(Mode::from_bits_truncate(
+        p.user().umask().unwrap_or(0o022) as libc::mode_t
+    ));
     let nnp = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs the kernel only accepts a filter from a process that holds
     // CAP_SYS_ADMIN: install it before the capabilities go (as runc does). Everything
     // the init does after it must then be allowed by the profile.
     if let (Some(f), false) = (seccomp, nnp) {
-        f.install()?;
+        sys.install_seccomp(f)?;
     }
-    become_user(p, caps)?;
+    become_user(sys, p, caps)?;
     if nnp {
-        set_no_new_privs()?;
+        set_no_new_privs(sys)?;
     }
     Ok(())
 }
@@ -390,12 +374,12 @@ pub fn become_process(
 /// Marks every fd but stdio and the preserved ones close-on-exec, and the preserved ones
 /// inheritable (even if the caller opened them close-on-exec). Done before any seccomp
 /// filter is loaded, so that no profile can deny it (close_range is missing from many).
-pub fn release_fds(preserve_fds: u32) -> Result<()> {
+pub fn release_fds<S: Syscall>(sys: &S, preserve_fds: u32) -> Result<()> {
     for fd in 3..3 + preserve_fds as i32 {
-        // SAFETY: fcntl on a descriptor number; check_preserved_fds made sure it is open.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        // check_preserved_fds made sure it is open.
+        let _ = sys.clear_cloexec(fd);
     }
-    close_fds_from(3 + preserve_fds)
+    close_fds_from(sys, 3 + preserve_fds)
 }
 
 /// Checks that the process's working directory is inside its root: a cwd reached through
@@ -414,7 +398,8 @@ pub fn check_cwd_inside() -> Result<()> {
 
 /// The very last steps: seccomp (with no_new_privs), execve.
 /// Returns only on failure.
-pub fn exec_process(
+pub fn exec_process<S: Syscall>(
+    sys: &S,
     p: &Process,
     seccomp: Option<&super::seccomp::Filters>,
     exe: &Path,
@@ -422,17 +407,17 @@ pub fn exec_process(
 ) -> Error {
     let steps = || -> Result<()> {
         if let (Some(f), true) = (seccomp, p.no_new_privileges().unwrap_or(false)) {
-            f.install()?;
+            sys.install_seccomp(f)?;
         }
         Ok(())
     };
     if let Err(e) = steps() {
         return e;
     }
-    exec(exe, p.args().as_deref().unwrap_or(&[]), env)
+    exec(sys, exe, p.args().as_deref().unwrap_or(&[]), env)
 }
 
-pub fn exec(path: &Path, args: &[String], env: &[String]) -> Error {
+pub fn exec<S: Syscall>(sys: &S, path: &Path, args: &[String], env: &[String]) -> Error {
     let cs = |s: &[u8]| {
         CString::new(s).map_err(|_| Error::invalid("process.args/env: contains a NUL byte"))
     };
@@ -448,7 +433,7 @@ pub fn exec(path: &Path, args: &[String], env: &[String]) -> Error {
         ))
     };
     match build() {
-        Ok((p, a, e)) => match nix::unistd::execve(&p, &a, &e) {
+        Ok((p, a, e)) => match sys.execve(&p, &a, &e) {
             Err(errno) => Error::errno(format!("exec {}", path.display()), errno),
             Ok(never) => match never {},
         },
@@ -483,5 +468,154 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("soft limit"));
+    }
+
+    /// Order rules of the last steps before execve, checked on the recording fake (no root
+    /// needed): see `become_process` and `exec_process`.
+    mod order {
+        use super::*;
+        use crate::linux::seccomp::{compile, Filters};
+        use crate::linux::sys::fake::Recorder;
+
+        fn process(nnp: bool) -> Process {
+            serde_json::from_value(serde_json::json!({
+                "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 6]},
+                "args": ["/bin/true"],
+                "cwd": "/",
+                "noNewPrivileges": nnp,
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}]
+            }))
+            .unwrap()
+        }
+
+        fn caps() -> CapSets {
+            let c: LinuxCapabilities = serde_json::from_value(serde_json::json!({
+                "bounding": ["CAP_CHOWN", "CAP_KILL"],
+                "effective": ["CAP_CHOWN"],
+                "inheritable": [],
+                "permitted": ["CAP_CHOWN"],
+                "ambient": []
+            }))
+            .unwrap();
+            CapSets::parse(&c).unwrap()
+        }
+
+        fn filters() -> Filters {
+            compile(
+                &serde_json::from_value(serde_json::json!({
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+                }))
+                .unwrap(),
+            )
+            .unwrap()
+        }
+
+        /// become_process, then (as after `start`) exec_process, on the fake.
+        fn run(nnp: bool) -> Recorder {
+            let sys = Recorder::new();
+            let (p, c, f) = (process(nnp), caps(), filters());
+            become_process(&sys, &p, None, Some(&c), Some(&f), 2).unwrap();
+            let e = exec_process(&sys, &p, Some(&f), Path::new("/bin/true"), &[]);
+            assert!(e.to_string().contains("exec /bin/true"), "{e}");
+            sys
+        }
+
+        fn idx(sys: &Recorder, name: &str) -> usize {
+            sys.first(name)
+                .unwrap_or_else(|| panic!("no {name} in {:?}", sys.names()))
+        }
+
+        #[test]
+        fn bounding_set_dropped_before_setresuid_and_groups_before_ids() {
+            for nnp in [false, true] {
+                let sys = run(nnp);
+                let calls = sys.names();
+                let last_drop = sys.last("capbset_drop").expect("no bounding drop");
+                let uid = idx(&sys, "setresuid");
+                let gid = idx(&sys, "setresgid");
+                let groups = idx(&sys, "setgroups");
+                assert!(
+                    last_drop < uid,
+                    "bounding set dropped after setresuid: {calls:?}"
+                );
+                assert!(
+                    groups < gid && groups < uid,
+                    "setgroups after the ids: {calls:?}"
+                );
+                assert!(gid < uid, "setresgid after setresuid: {calls:?}");
+                // Kept across the uid change, then trimmed to the configured sets.
+                assert!(
+                    sys.first_with("keepcaps", "true").unwrap() < uid,
+                    "{calls:?}"
+                );
+                assert!(idx(&sys, "capset") > uid, "{calls:?}");
+                assert_eq!(sys.calls()[groups].args, "[5, 6]");
+            }
+        }
+
+        #[test]
+        fn without_no_new_privs_the_filter_goes_in_while_capabilities_are_held() {
+            let sys = run(false);
+            let calls = sys.names();
+            let filter = idx(&sys, "seccomp");
+            assert!(filter < idx(&sys, "capbset_drop"), "{calls:?}");
+            assert!(filter < idx(&sys, "setresuid"), "{calls:?}");
+            assert!(filter < idx(&sys, "capset"), "{calls:?}");
+            assert_eq!(sys.first("no_new_privs"), None, "{calls:?}");
+            assert_eq!(
+                sys.last("seccomp"),
+                Some(filter),
+                "installed twice: {calls:?}"
+            );
+        }
+
+        #[test]
+        fn with_no_new_privs_the_filter_is_the_last_step_before_execve() {
+            let sys = run(true);
+            let calls = sys.names();
+            let nnp = idx(&sys, "no_new_privs");
+            let filter = idx(&sys, "seccomp");
+            let exec = idx(&sys, "execve");
+            assert!(nnp < filter, "filter before no_new_privs: {calls:?}");
+            assert_eq!(
+                filter + 1,
+                exec,
+                "something between the filter and execve: {calls:?}"
+            );
+            assert_eq!(exec + 1, calls.len(), "{calls:?}");
+            assert_eq!(
+                sys.last("seccomp"),
+                Some(filter),
+                "installed twice: {calls:?}"
+            );
+        }
+
+        #[test]
+        fn fds_swept_before_any_filter() {
+            for nnp in [false, true] {
+                let sys = run(nnp);
+                let calls = sys.names();
+                let sweep = idx(&sys, "close_range");
+                assert!(sweep < idx(&sys, "seccomp"), "{calls:?}");
+                assert_eq!(sys.calls()[sweep].args, "5 CLOEXEC", "{calls:?}");
+                // The preserved fds 3 and 4 made inheritable before the sweep.
+                assert!(sys.last("clear_cloexec").unwrap() < sweep, "{calls:?}");
+            }
+        }
+
+        #[test]
+        fn a_failing_step_stops_the_sequence() {
+            let sys = Recorder::new();
+            sys.fail("setgroups", nix::errno::Errno::EINVAL);
+            let (p, c, f) = (process(true), caps(), filters());
+            let e = become_process(&sys, &p, None, Some(&c), Some(&f), 0).unwrap_err();
+            assert!(e.to_string().contains("process.user.additionalGids"), "{e}");
+            assert_eq!(sys.first("setresuid"), None, "{:?}", sys.names());
+            // EPERM (a user namespace with setgroups "deny") is not a failure.
+            let sys = Recorder::new();
+            sys.fail("setgroups", nix::errno::Errno::EPERM);
+            become_process(&sys, &p, None, Some(&c), Some(&f), 0).unwrap();
+        }
     }
 }

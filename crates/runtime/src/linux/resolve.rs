@@ -3,7 +3,10 @@
 //! (the CVE-2021-30465 class). Mount targets are then addressed as /proc/self/fd/N.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -23,7 +26,7 @@ fn relative(path: &Path) -> PathBuf {
 }
 
 /// openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
-pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> std::io::Result<OwnedFd> {
+pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: i32) -> std::io::Result<OwnedFd> {
     let rel = relative(path);
     let rel = if rel.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -32,30 +35,18 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> std::io::Result<Own
     };
     let c = CString::new(rel.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    let mut how: libc::open_how = unsafe {
-        // SAFETY: open_how is plain old data; all-zero is a valid value.
-        std::mem::zeroed()
-    };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    let oflags = OFlags::from_bits_retain((flags | libc::O_CLOEXEC) as u32);
     loop {
-        // SAFETY: c and how outlive the call; the kernel only reads them.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root,
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: a fresh fd from the kernel, owned by nobody else.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EAGAIN) && e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
+        match rustix::fs::openat2(
+            root,
+            c.as_c_str(),
+            oflags,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::AGAIN | Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -81,7 +72,7 @@ pub enum Leaf {
 
 /// Opens `path` inside `root` as an O_PATH fd, creating missing directories (mode
 /// 0755) and, for `Leaf::File`, an empty final file. Every step stays inside the root.
-pub fn ensure_in_root(root: RawFd, path: &Path, leaf: Leaf) -> Result<OwnedFd> {
+pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, leaf: Leaf) -> Result<OwnedFd> {
     ensure_following(root, path, leaf, 0)
 }
 
@@ -91,20 +82,17 @@ const MAX_LINKS: u32 = 40;
 /// The target of `name` in `dir` if it is a symlink.
 fn read_link_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> Option<PathBuf> {
     let c = CString::new(name.as_bytes()).ok()?;
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: buf is a live writable buffer of buf.len() bytes; c a valid C string.
-    let n = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    (n > 0).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..n as usize])))
+    let target = rustix::fs::readlinkat(
+        dir,
+        c.as_c_str(),
+        Vec::with_capacity(libc::PATH_MAX as usize),
+    )
+    .ok()?;
+    (!target.as_bytes().is_empty())
+        .then(|| PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes())))
 }
 
-fn ensure_following(root: RawFd, path: &Path, leaf: Leaf, depth: u32) -> Result<OwnedFd> {
+fn ensure_following(root: BorrowedFd<'_>, path: &Path, leaf: Leaf, depth: u32) -> Result<OwnedFd> {
     let rel = relative(path);
     let fail =
         |e: std::io::Error| Error::os(format!("cannot create {} in the rootfs", path.display()), e);
@@ -145,32 +133,22 @@ fn ensure_following(root: RawFd, path: &Path, leaf: Leaf, depth: u32) -> Result<
         let cname = CString::new(name.as_bytes())
             .map_err(|_| Error::invalid("path contains a NUL byte"))?;
         let last = i + 1 == components.len();
-        // SAFETY: dirfd is open and cname is a valid C string for the duration of the call.
-        let rc = if last && leaf == Leaf::File {
-            let fd = unsafe {
-                libc::openat(
-                    dirfd.as_raw_fd(),
-                    cname.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                    0o644,
-                )
-            };
-            if fd >= 0 {
-                // SAFETY: fd was just returned by openat and is ours to close.
-                unsafe { libc::close(fd) };
-                0
-            } else {
-                -1
-            }
+        let made = if last && leaf == Leaf::File {
+            // The new file is closed again at once: only its name is wanted.
+            rustix::fs::openat(
+                &dirfd,
+                cname.as_c_str(),
+                OFlags::CREATE | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            )
+            .map(drop)
         } else {
-            unsafe { libc::mkdirat(dirfd.as_raw_fd(), cname.as_ptr(), 0o755) }
+            rustix::fs::mkdirat(&dirfd, cname.as_c_str(), Mode::from_raw_mode(0o755))
         };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
+        match made {
             // EEXIST: a dangling symlink (or a racing creator); reopening decides.
-            if e.raw_os_error() != Some(libc::EEXIST) {
-                return Err(fail(e));
-            }
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(fail(e.into())),
         }
         if last {
             return open_in_root(root, &prefix, libc::O_PATH).map_err(fail);
@@ -194,6 +172,7 @@ pub fn host_cstring(p: &Path) -> Result<CString> {
 mod tests {
     use super::*;
     use std::fs;
+    use std::os::fd::AsFd;
 
     #[test]
     fn symlinks_and_dotdot_stay_inside() {
@@ -204,8 +183,8 @@ mod tests {
         fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("evil")).unwrap();
         let rootfd = fs::File::open(&root).unwrap();
-        ensure_in_root(rootfd.as_raw_fd(), Path::new("/evil/sub"), Leaf::Dir).unwrap();
-        ensure_in_root(rootfd.as_raw_fd(), Path::new("../../x/y"), Leaf::File).unwrap();
+        ensure_in_root(rootfd.as_fd(), Path::new("/evil/sub"), Leaf::Dir).unwrap();
+        ensure_in_root(rootfd.as_fd(), Path::new("../../x/y"), Leaf::File).unwrap();
         assert!(!outside.join("sub").exists(), "escaped through a symlink");
         assert!(root
             .join(outside.strip_prefix("/").unwrap())

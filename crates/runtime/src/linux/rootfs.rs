@@ -3,18 +3,23 @@
 //! populate /dev, pivot_root, then mask and lock paths.
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::stat::{Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
+use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
 
 use super::mount_opts::{self, MountOptions};
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Leaf};
+use super::sys::Syscall;
 use crate::error::{Context, Error, Result};
 
 const NONE: Option<&str> = None;
+const NO_SOURCE: Option<&Path> = None;
 
 /// What the mount steps need to know about the container besides the mounts.
 pub struct RootfsContext<'a> {
@@ -29,13 +34,14 @@ pub struct RootfsContext<'a> {
 
 /// Makes the mount tree below / non-shared and binds the rootfs onto itself so that it
 /// is a mount point pivot_root can use.
-pub fn prepare(rootfs: &Path, propagation: Option<MsFlags>) -> Result<()> {
+pub fn prepare<S: Syscall>(sys: &S, rootfs: &Path, propagation: Option<MsFlags>) -> Result<()> {
     let flags = match propagation {
         Some(p) if p.contains(MsFlags::MS_PRIVATE) => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
         _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
-    mount(NONE, "/", NONE, flags, NONE).ctx(|| "making / a slave mount".into())?;
-    mount(
+    sys.mount(NO_SOURCE, Path::new("/"), NONE, flags, NONE)
+        .ctx(|| "making / a slave mount".into())?;
+    sys.mount(
         Some(rootfs),
         rootfs,
         NONE,
@@ -94,15 +100,20 @@ impl KeptRoots {
 fn open_target(kept: &KeptRoots, root: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
     match kept.open(path, rustix::fs::OFlags::PATH) {
         Some(r) => r,
-        None => open_in_root(root.as_raw_fd(), path, libc::O_PATH),
+        None => open_in_root(root.as_fd(), path, libc::O_PATH),
     }
 }
 
 /// Mounts every entry of config.json's `mounts`, in order.
-pub fn mount_all(root: &OwnedFd, mounts: &[Mount], cx: &RootfsContext) -> Result<KeptRoots> {
+pub fn mount_all<S: Syscall>(
+    sys: &S,
+    root: &OwnedFd,
+    mounts: &[Mount],
+    cx: &RootfsContext,
+) -> Result<KeptRoots> {
     let mut kept = KeptRoots::default();
     for (i, m) in mounts.iter().enumerate() {
-        let fd = mount_one(root, m, cx).map_err(|e| {
+        let fd = mount_one(sys, root, m, cx).map_err(|e| {
             Error::other(format!("mounts[{i}] ({}): {e}", m.destination().display()))
         })?;
         if let Some(fd) = fd {
@@ -143,19 +154,24 @@ fn locked_flags(target: &Path) -> MsFlags {
 }
 
 /// Mounts one entry; returns the root of a procfs or sysfs mount, kept for later steps.
-fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<OwnedFd>> {
+fn mount_one<S: Syscall>(
+    sys: &S,
+    root: &OwnedFd,
+    m: &Mount,
+    cx: &RootfsContext,
+) -> Result<Option<OwnedFd>> {
     let typ = m.typ().as_deref();
     let opts = mount_opts::parse(typ, m.options().as_deref().unwrap_or(&[]))?;
     if typ == Some("cgroup") || typ == Some("cgroup2") {
-        return mount_cgroup(root, m.destination(), &opts, cx).map(|()| None);
+        return mount_cgroup(sys, root, m.destination(), &opts, cx).map(|()| None);
     }
     if opts.is_bind() {
         let (src, is_dir) = mount_opts::bind_source(cx.bundle, m.source().as_ref())?;
         let leaf = if is_dir { Leaf::Dir } else { Leaf::File };
-        let target = ensure_in_root(root.as_raw_fd(), m.destination(), leaf)?;
+        let target = ensure_in_root(root.as_fd(), m.destination(), leaf)?;
         let tpath = fd_path(&target);
-        mount(
-            Some(&src),
+        sys.mount(
+            Some(src.as_path()),
             &tpath,
             NONE,
             opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
@@ -165,38 +181,39 @@ fn mount_one(root: &OwnedFd, m: &Mount, cx: &RootfsContext) -> Result<Option<Own
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             // Re-open: the fd still names the covered directory, not the new mount.
-            let target = open_in_root(root.as_raw_fd(), m.destination(), libc::O_PATH)
+            let target = open_in_root(root.as_fd(), m.destination(), libc::O_PATH)
                 .map_err(|e| Error::os("reopening the mount point", e))?;
             let tpath = fd_path(&target);
             let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked_flags(&tpath);
-            mount(NONE, &tpath, NONE, flags, NONE)
+            sys.mount(NO_SOURCE, &tpath, NONE, flags, NONE)
                 .ctx(|| "remounting the bind mount with its options".into())?;
         }
-        return propagate(root, m.destination(), &opts).map(|()| None);
+        return propagate(sys, root, m.destination(), &opts).map(|()| None);
     }
     let fstype =
         typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
     if fstype == "proc" || fstype == "sysfs" {
-        return mount_kernel_fs(root, m, fstype, &opts, cx).map(Some);
+        return mount_kernel_fs(sys, root, m, fstype, &opts, cx).map(Some);
     }
-    let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
-    mount(
-        Some(&source),
+    sys.mount(
+        Some(source.as_path()),
         &fd_path(&target),
         Some(fstype),
         flags,
         data.as_deref(),
     )
     .ctx(|| format!("mounting {fstype}"))?;
-    propagate(root, m.destination(), &opts).map(|()| None)
+    propagate(sys, root, m.destination(), &opts).map(|()| None)
 }
 
 /// procfs or sysfs: made detached with the new mount API and attached by fd onto an
 /// ordinary directory; returns the new mount's root.
-fn mount_kernel_fs(
+fn mount_kernel_fs<S: Syscall>(
+    sys: &S,
     root: &OwnedFd,
     m: &Mount,
     fstype: &str,
@@ -204,21 +221,21 @@ fn mount_kernel_fs(
     cx: &RootfsContext,
 ) -> Result<OwnedFd> {
     ordinary_directory(root, m.destination(), fstype)?;
-    let target = ensure_in_root(root.as_raw_fd(), m.destination(), Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
-    let tree = match super::fdmount::new_mount(fstype, &opts.data, flags) {
+    let tree = match sys.new_mount(fstype, &opts.data, flags) {
         Ok(t) => t,
         // Inside a user namespace without its own network namespace the kernel refuses
         // a new sysfs; bind the host's instead (runc does the same).
         Err(e) if e.raw_os_error() == Some(libc::EPERM) && fstype == "sysfs" && cx.in_userns => {
-            super::fdmount::clone_tree(Path::new("/sys"))
+            super::fdmount::clone_tree(sys, Path::new("/sys"))
                 .map_err(|e| Error::os("bind-mounting /sys", e))?
         }
         Err(e) => return Err(Error::os(format!("mounting {fstype}"), e)),
     };
-    super::fdmount::attach_at(&tree, target.as_fd())
+    super::fdmount::attach_at(sys, &tree, target.as_fd())
         .map_err(|e| Error::os(format!("attaching {fstype}"), e))?;
-    propagate(root, m.destination(), opts)?;
+    propagate(sys, root, m.destination(), opts)?;
     Ok(tree)
 }
 
@@ -261,14 +278,14 @@ fn ordinary_directory(root: &OwnedFd, dest: &Path, fstype: &str) -> Result<()> {
     }
 }
 
-fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
+fn propagate<S: Syscall>(sys: &S, root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
     if opts.propagation.is_empty() {
         return Ok(());
     }
-    let target = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+    let target = open_in_root(root.as_fd(), dest, libc::O_PATH)
         .map_err(|e| Error::os("reopening the mount point", e))?;
     for p in &opts.propagation {
-        mount(NONE, &fd_path(&target), NONE, *p, NONE)
+        sys.mount(NO_SOURCE, &fd_path(&target), NONE, *p, NONE)
             .ctx(|| "changing mount propagation".into())?;
     }
     Ok(())
@@ -277,35 +294,37 @@ fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<()> {
 /// A "cgroup" mount: on v2 the container's cgroup (cgroup2 in a cgroup namespace, else
 /// a bind of its directory); on v1 a tmpfs holding a bind of each of the container's
 /// hierarchy directories, read-only if asked.
-fn mount_cgroup(
+fn mount_cgroup<S: Syscall>(
+    sys: &S,
     root: &OwnedFd,
     dest: &Path,
     opts: &MountOptions,
     cx: &RootfsContext,
 ) -> Result<()> {
-    let target = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
+    let target = ensure_in_root(root.as_fd(), dest, Leaf::Dir)?;
     let ro = opts.flags.contains(MsFlags::MS_RDONLY);
     let base = opts.flags
         & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
     if cx.unified_cgroup {
         if cx.cgroupns {
-            return mount(
-                Some("cgroup2"),
-                &fd_path(&target),
-                Some("cgroup2"),
-                opts.flags,
-                NONE,
-            )
-            .ctx(|| "mounting cgroup2".into());
+            return sys
+                .mount(
+                    Some(Path::new("cgroup2")),
+                    &fd_path(&target),
+                    Some("cgroup2"),
+                    opts.flags,
+                    NONE,
+                )
+                .ctx(|| "mounting cgroup2".into());
         }
         let dir = cx
             .cgroup_dirs
             .first()
             .ok_or_else(|| Error::other("no cgroup to mount"))?;
-        return bind_ro(root, dir, dest, base, ro);
+        return bind_ro(sys, root, dir, dest, base, ro);
     }
-    mount(
-        Some("tmpfs"),
+    sys.mount(
+        Some(Path::new("tmpfs")),
         &fd_path(&target),
         Some("tmpfs"),
         base,
@@ -322,13 +341,13 @@ fn mount_cgroup(
         else {
             continue;
         };
-        bind_ro(root, dir, &dest.join(name.as_os_str()), base, ro)?;
+        bind_ro(sys, root, dir, &dest.join(name.as_os_str()), base, ro)?;
     }
     if ro {
-        let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+        let t = open_in_root(root.as_fd(), dest, libc::O_PATH)
             .map_err(|e| Error::os("reopening", e))?;
-        mount(
-            NONE,
+        sys.mount(
+            NO_SOURCE,
             &fd_path(&t),
             NONE,
             MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base,
@@ -339,9 +358,16 @@ fn mount_cgroup(
     Ok(())
 }
 
-fn bind_ro(root: &OwnedFd, src: &Path, dest: &Path, base: MsFlags, ro: bool) -> Result<()> {
-    let t = ensure_in_root(root.as_raw_fd(), dest, Leaf::Dir)?;
-    mount(
+fn bind_ro<S: Syscall>(
+    sys: &S,
+    root: &OwnedFd,
+    src: &Path,
+    dest: &Path,
+    base: MsFlags,
+    ro: bool,
+) -> Result<()> {
+    let t = ensure_in_root(root.as_fd(), dest, Leaf::Dir)?;
+    sys.mount(
         Some(src),
         &fd_path(&t),
         NONE,
@@ -350,14 +376,15 @@ fn bind_ro(root: &OwnedFd, src: &Path, dest: &Path, base: MsFlags, ro: bool) -> 
     )
     .ctx(|| format!("bind-mounting {}", src.display()))?;
     // Re-open: the old fd names the covered directory, not the new mount.
-    let t = open_in_root(root.as_raw_fd(), dest, libc::O_PATH)
+    let t = open_in_root(root.as_fd(), dest, libc::O_PATH)
         .map_err(|e| Error::os("reopening the mount point", e))?;
     let target = fd_path(&t);
     let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | base | locked_flags(&target);
     if ro {
         flags |= MsFlags::MS_RDONLY;
     }
-    mount(NONE, &target, NONE, flags, NONE).ctx(|| format!("remounting {}", src.display()))
+    sys.mount(NO_SOURCE, &target, NONE, flags, NONE)
+        .ctx(|| format!("remounting {}", src.display()))
 }
 
 /// The device nodes every container gets, as runc creates them.
@@ -388,18 +415,20 @@ pub fn dev_is_bound(mounts: &[Mount]) -> bool {
 }
 
 /// Creates the default device nodes, linux.devices and the /dev symlinks.
-pub fn populate_dev(
+pub fn populate_dev<S: Syscall>(
+    sys: &S,
     root: &OwnedFd,
     devices: &[LinuxDevice],
     in_userns: bool,
     defaults: bool,
 ) -> Result<()> {
-    // SAFETY: umask has no failure mode; nodes get exactly the modes we ask for.
-    let old = unsafe { libc::umask(0) };
+    // Nodes get exactly the modes we ask for.
+    let old = sys.umask(Mode::empty());
     let result = (|| {
         if defaults {
             for (path, major, minor) in DEFAULT_DEVICES {
                 make_device(
+                    sys,
                     root,
                     Path::new(path),
                     'c',
@@ -425,6 +454,7 @@ pub fn populate_dev(
                 }
             };
             make_device(
+                sys,
                 root,
                 d.path(),
                 kind,
@@ -439,21 +469,21 @@ pub fn populate_dev(
         }
         if defaults {
             for (target, link) in DEV_LINKS {
-                symlink_in_root(root, target, Path::new(link))?;
+                symlink_in_root(sys, root, target, Path::new(link))?;
             }
             if Path::new("/proc/kcore").exists() {
-                symlink_in_root(root, "/proc/kcore", Path::new("/dev/core"))?;
+                symlink_in_root(sys, root, "/proc/kcore", Path::new("/dev/core"))?;
             }
         }
         Ok(())
     })();
-    // SAFETY: restores the previous mask.
-    unsafe { libc::umask(old) };
+    sys.umask(old);
     result
 }
 
 #[allow(clippy::too_many_arguments)]
-fn make_device(
+fn make_device<S: Syscall>(
+    sys: &S,
     root: &OwnedFd,
     path: &Path,
     kind: char,
@@ -469,13 +499,20 @@ fn make_device(
         .file_name()
         .ok_or_else(|| Error::invalid(format!("device path {} has no name", path.display())))?;
     // An O_PATH directory fd serves as the dirfd of mknodat and fchownat.
-    let dir = ensure_in_root(root.as_raw_fd(), parent, Leaf::Dir)?;
+    let dir = ensure_in_root(root.as_fd(), parent, Leaf::Dir)?;
     let cname = super::resolve::host_cstring(Path::new(name))?;
     if in_userns {
         // No mknod inside a user namespace: bind the host's node onto an empty file.
         let host = Path::new("/dev").join(name);
-        let node = ensure_in_root(root.as_raw_fd(), path, Leaf::File)?;
-        return mount(Some(&host), &fd_path(&node), NONE, MsFlags::MS_BIND, NONE)
+        let node = ensure_in_root(root.as_fd(), path, Leaf::File)?;
+        return sys
+            .mount(
+                Some(host.as_path()),
+                &fd_path(&node),
+                NONE,
+                MsFlags::MS_BIND,
+                NONE,
+            )
             .ctx(|| format!("bind-mounting {}", host.display()));
     }
     let fmt = match kind {
@@ -483,19 +520,16 @@ fn make_device(
         'p' => libc::S_IFIFO,
         _ => libc::S_IFCHR,
     };
-    // SAFETY: dir is an open directory fd and cname a valid C string.
-    let rc = unsafe {
-        libc::mknodat(
-            dir.as_raw_fd(),
-            cname.as_ptr(),
-            fmt | (mode & 0o7777),
-            libc::makedev(major as u32, minor as u32),
-        )
-    };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(Error::os(format!("mknod {}", path.display()), e));
+    let made = sys.mknodat(
+        dir.as_fd(),
+        cname.as_c_str(),
+        SFlag::from_bits_retain(fmt),
+        Mode::from_bits_retain(mode & 0o7777),
+        libc::makedev(major as u32, minor as u32),
+    );
+    if let Err(e) = made {
+        if e != Errno::EEXIST {
+            return Err(Error::os(format!("mknod {}", path.display()), e.into()));
         }
         // The image already has something there (no tmpfs on /dev): it must be this very
         // node, never a symlink or another file that later steps would trust.
@@ -515,62 +549,64 @@ fn make_device(
             )));
         }
     }
-    // SAFETY: as above; AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
-    let rc = unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            cname.as_ptr(),
-            uid,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::os(
-            format!("chown {}", path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    // AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
+    sys.fchownat_nofollow(
+        dir.as_fd(),
+        cname.as_c_str(),
+        Uid::from_raw(uid),
+        Gid::from_raw(gid),
+    )
+    .map_err(|e| Error::os(format!("chown {}", path.display()), e.into()))
 }
 
-fn symlink_in_root(root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
+fn symlink_in_root<S: Syscall>(sys: &S, root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
     let parent = link.parent().unwrap_or(Path::new("/"));
-    let dir = open_in_root(root.as_raw_fd(), parent, libc::O_DIRECTORY | libc::O_RDONLY)
+    let dir = open_in_root(root.as_fd(), parent, libc::O_DIRECTORY | libc::O_RDONLY)
         .map_err(|e| Error::os(format!("opening {}", parent.display()), e))?;
     let name = super::resolve::host_cstring(Path::new(link.file_name().unwrap_or_default()))?;
     let t = super::resolve::host_cstring(Path::new(target))?;
-    // SAFETY: both strings are valid and dir is an open directory.
-    let rc = unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(Error::os(format!("symlink {}", link.display()), e));
-        }
+    match sys.symlinkat(t.as_c_str(), dir.as_fd(), name.as_c_str()) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Error::os(format!("symlink {}", link.display()), e.into())),
     }
-    Ok(())
 }
 
 /// Makes the rootfs the root: pivot_root, or with --no-pivot MS_MOVE + chroot.
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+pub fn enter<S: Syscall>(sys: &S, rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
-        nix::unistd::chdir(rootfs).ctx(|| "chdir to the rootfs".into())?;
-        mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE)
-            .ctx(|| "moving the rootfs to /".into())?;
-        nix::unistd::chroot(".").ctx(|| "chroot".into())?;
-        return nix::unistd::chdir("/").ctx(|| "chdir /".into());
+        sys.chdir(rootfs).ctx(|| "chdir to the rootfs".into())?;
+        sys.mount(
+            Some(Path::new(".")),
+            Path::new("/"),
+            NONE,
+            MsFlags::MS_MOVE,
+            NONE,
+        )
+        .ctx(|| "moving the rootfs to /".into())?;
+        sys.chroot(Path::new(".")).ctx(|| "chroot".into())?;
+        return sys.chdir(Path::new("/")).ctx(|| "chdir /".into());
     }
     let old = fs::File::open("/").map_err(|e| Error::os("opening /", e))?;
     let new = fs::File::open(rootfs).map_err(|e| Error::path("opening", rootfs, e))?;
-    nix::unistd::fchdir(new.as_raw_fd()).ctx(|| "chdir to the rootfs".into())?;
+    sys.fchdir(new.as_fd())
+        .ctx(|| "chdir to the rootfs".into())?;
     // pivot_root(".", "."): the old root ends up stacked under the new one at "/".
-    nix::unistd::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
-    nix::unistd::fchdir(old.as_raw_fd()).ctx(|| "fchdir to the old root".into())?;
+    sys.pivot_root(Path::new("."), Path::new("."))
+        .ctx(|| "pivot_root".into())?;
+    sys.fchdir(old.as_fd())
+        .ctx(|| "fchdir to the old root".into())?;
     // Keep the unmount of the old root from propagating to the host.
-    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
-        .ctx(|| "making the old root a slave".into())?;
-    umount2(".", MntFlags::MNT_DETACH).ctx(|| "detaching the old root".into())?;
-    nix::unistd::chdir("/").ctx(|| "chdir /".into())
+    sys.mount(
+        NO_SOURCE,
+        Path::new("."),
+        NONE,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| "making the old root a slave".into())?;
+    sys.umount2(Path::new("."), MntFlags::MNT_DETACH)
+        .ctx(|| "detaching the old root".into())?;
+    sys.chdir(Path::new("/")).ctx(|| "chdir /".into())
 }
 
 /// maskedPaths: the null device over files, an empty read-only tmpfs over directories.
@@ -579,7 +615,7 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// the container's /dev/null only once fstat on its fd shows char 1:3 (an image whose
 /// /dev/null is a symlink into /proc/sys would otherwise turn a masked file into a kernel
 /// knob the container can write: the CVE-2025-31133 class).
-pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
+pub fn mask_paths<S: Syscall>(sys: &S, paths: &[String], kept: &KeptRoots) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -595,7 +631,7 @@ pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
         let is_dir = super::fdmount::is_dir(target.as_fd())
             .map_err(|e| Error::os(format!("maskedPaths: stat {p}"), e))?;
         let r = if is_dir {
-            super::fdmount::empty_readonly_tmpfs(target.as_fd())
+            super::fdmount::empty_readonly_tmpfs(sys, target.as_fd())
         } else {
             if null.is_none() {
                 null = Some(container_null(&root)?);
@@ -604,7 +640,7 @@ pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
                 .as_ref()
                 .map(|n| n.as_fd())
                 .ok_or_else(|| Error::other("no null device"))?;
-            super::fdmount::bind(src, target.as_fd())
+            super::fdmount::bind(sys, src, target.as_fd())
         };
         r.map_err(|e| Error::os(format!("maskedPaths: masking {p}"), e))?;
     }
@@ -615,7 +651,7 @@ pub fn mask_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
 /// null device.
 fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
     let fd = open_in_root(
-        root.as_raw_fd(),
+        root.as_fd(),
         Path::new("/dev/null"),
         libc::O_PATH | libc::O_NOFOLLOW,
     )
@@ -632,7 +668,7 @@ fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
 /// resolved inside the container's root, or beneath a kept procfs/sysfs root (a symlink in
 /// the image cannot point it elsewhere), and mounted by fd: this runs after pivot_root, when
 /// the container's `/proc` is no longer ours to trust, so not even `/proc/self/fd/N` is used.
-pub fn readonly_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
+pub fn readonly_paths<S: Syscall>(sys: &S, paths: &[String], kept: &KeptRoots) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -645,21 +681,22 @@ pub fn readonly_paths(paths: &[String], kept: &KeptRoots) -> Result<()> {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(Error::os(format!("readonlyPaths: opening {p}"), e)),
         };
-        super::fdmount::readonly_bind(target.as_fd())
+        super::fdmount::readonly_bind(sys, target.as_fd())
             .map_err(|e| Error::os(format!("readonlyPaths: binding {p} read-only"), e))?;
     }
     Ok(())
 }
 
 /// root.readonly: remount / read-only.
-pub fn readonly_root() -> Result<()> {
+pub fn readonly_root<S: Syscall>(sys: &S) -> Result<()> {
     let flags =
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
-    mount(NONE, "/", NONE, flags, NONE).ctx(|| "remounting the root read-only".into())
+    sys.mount(NO_SOURCE, Path::new("/"), NONE, flags, NONE)
+        .ctx(|| "remounting the root read-only".into())
 }
 
 /// linux.rootfsPropagation, applied to the new root once it is in place.
-pub fn set_root_propagation(flags: MsFlags) -> Result<()> {
-    mount(NONE, "/", NONE, flags, NONE)
+pub fn set_root_propagation<S: Syscall>(sys: &S, flags: MsFlags) -> Result<()> {
+    sys.mount(NO_SOURCE, Path::new("/"), NONE, flags, NONE)
         .ctx(|| "linux.rootfsPropagation: setting propagation of /".into())
 }

@@ -6,6 +6,8 @@ use oci_spec::runtime::{
     LinuxSchedulerPolicy, Scheduler,
 };
 
+use nix::sys::personality::Persona;
+
 use crate::error::{Error, Result};
 
 /// The kernel's struct sched_attr (include/uapi/linux/sched/types.h).
@@ -79,7 +81,9 @@ pub fn apply_scheduler(s: &Scheduler) -> Result<()> {
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),
     };
-    // SAFETY: attr is a live, correctly sized sched_attr; pid 0 is the caller.
+    // Neither nix nor rustix wraps sched_setattr.
+    // SAFETY: attr is a live, initialised sched_attr whose `size` field gives its size; the
+    // kernel reads it during the call only; pid 0 is the caller.
     let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &mut attr as *mut SchedAttr, 0) };
     if rc != 0 {
         return Err(Error::os(
@@ -108,7 +112,8 @@ pub fn apply_io_priority(p: &LinuxIOPriority) -> Result<()> {
         IOPriorityClass::IoprioClassBe => 2,
         IOPriorityClass::IoprioClassIdle => 3,
     };
-    // SAFETY: ioprio_set takes integers only.
+    // Neither nix nor rustix wraps ioprio_set.
+    // SAFETY: ioprio_set takes integers only; no memory is passed.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_ioprio_set,
@@ -136,16 +141,12 @@ pub fn check_personality(p: &LinuxPersonality) -> Result<()> {
 }
 
 pub fn apply_personality(p: &LinuxPersonality) -> Result<()> {
-    let persona: libc::c_ulong = match p.domain() {
+    // PER_LINUX32 is an execution domain, not one of nix's flags: passed as bits.
+    let persona = Persona::from_bits_retain(match p.domain() {
         LinuxPersonalityDomain::PerLinux => 0x0000,
         LinuxPersonalityDomain::PerLinux32 => 0x0008,
-    };
-    // SAFETY: personality takes an integer.
-    if unsafe { libc::personality(persona) } < 0 {
-        return Err(Error::os(
-            "linux.personality",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    });
+    nix::sys::personality::set(persona)
+        .map(drop)
+        .map_err(|e| Error::os("linux.personality", e.into()))
 }

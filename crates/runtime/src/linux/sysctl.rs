@@ -58,7 +58,11 @@ pub fn check(sysctl: &HashMap<String, String>, new_namespaces: CloneFlags) -> Re
 /// Writes the values through the container's /proc/sys (after pivot_root), each file
 /// reached inside procfs without crossing a mount or a symlink (see `procfs`).
 /// `proc` is the root of the container's procfs kept from when it was mounted, if any.
-pub fn apply(sysctl: &HashMap<String, String>, proc: Option<&std::os::fd::OwnedFd>) -> Result<()> {
+pub fn apply<S: super::sys::Syscall>(
+    sys: &S,
+    sysctl: &HashMap<String, String>,
+    proc: Option<&std::os::fd::OwnedFd>,
+) -> Result<()> {
     if sysctl.is_empty() {
         return Ok(());
     }
@@ -69,7 +73,7 @@ pub fn apply(sysctl: &HashMap<String, String>, proc: Option<&std::os::fd::OwnedF
     .map_err(|e| Error::other(format!("linux.sysctl: {e}")))?;
     for (key, value) in sysctl {
         let path = PathBuf::from("sys").join(key.replace('.', "/"));
-        proc.write(&path, value.as_bytes())
+        sys.write_proc(&proc, &path, value.as_bytes())
             .map_err(|e| Error::os(format!("linux.sysctl: setting {key} = {value:?}"), e))?;
     }
     Ok(())

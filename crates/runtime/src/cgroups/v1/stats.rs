@@ -15,8 +15,11 @@ pub(crate) fn stats(dirs: &[PathBuf]) -> Value {
         .filter_map(|s| s.parse().ok())
         .collect();
     // cpuacct.stat is in USER_HZ ticks; runc converts to nanoseconds.
-    // SAFETY: sysconf has no memory arguments.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(-1)
+        .max(1) as u64;
     let acct = keyed(&read_in(dirs, "cpuacct.stat").unwrap_or_default());
     let throttle = keyed(&read_in(dirs, "cpu.stat").unwrap_or_default());
     let mem_stat = keyed(&read_in(dirs, "memory.stat").unwrap_or_default());
