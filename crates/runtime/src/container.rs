@@ -22,7 +22,7 @@ use crate::linux::process::{self, CapSets};
 use crate::linux::sync::{Channel, Msg};
 use crate::proc;
 use crate::spec::Bundle;
-use crate::state::{Locked, Record, Root, Status, EXEC_FIFO};
+use crate::state::{Claim, Locked, Record, Root, Status, EXEC_FIFO};
 
 /// Flags of `create` and `run`.
 #[derive(Debug, Clone, Default)]
@@ -144,24 +144,7 @@ pub fn create_from(
         (None, None) => None,
     };
 
-    let locked = root.create(&o.id)?;
-    let mut undo = Undo {
-        state_dir: Some(locked.dir.clone()),
-        cgroups_made: vec![],
-        cgroup_dirs: vec![],
-        child: None,
-    };
-
-    let fifo_path = locked.dir.join(EXEC_FIFO);
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
-        .ctx(|| format!("mkfifo {}", fifo_path.display()))?;
-    let exec_fifo: OwnedFd = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&fifo_path)
-        .map_err(|e| Error::path("opening", &fifo_path, e))?
-        .into();
-
+    // Where the container's cgroups go: read-only work, before anything exists.
     let layout = Layout::detect()?;
     let device_rules = cgroups::devices::container_rules(
         linux
@@ -176,6 +159,43 @@ pub fn create_from(
         &o.id,
         &cgroups::v1_extra_controllers(resources),
     )?;
+
+    let locked = claim_id(root, &o.id)?;
+    let mut undo = Undo {
+        state_dir: Some(locked.dir.clone()),
+        cgroups_made: vec![],
+        cgroup_dirs: vec![],
+        child: None,
+    };
+    // The intent: what this create is about to make, for whoever finds it if we die.
+    let me = std::process::id() as i32;
+    let mut record = Record {
+        id: o.id.clone(),
+        oci_version: spec.version().clone(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: proc::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_dirs: cgroup_dirs.clone(),
+        cgroups_path: cgroups_path.map(Path::to_path_buf),
+        hooks: spec.hooks().clone(),
+        creating: Some((me, proc::start_time(me).unwrap_or(0))),
+    };
+    locked.write(&record)?;
+
+    let fifo_path = locked.dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("mkfifo {}", fifo_path.display()))?;
+    let exec_fifo: OwnedFd = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::path("opening", &fifo_path, e))?
+        .into();
+
     undo.cgroup_dirs = cgroup_dirs.clone();
     let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
     undo.cgroups_made = cgroup.create()?;
@@ -256,20 +276,7 @@ pub fn create_from(
         fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::os(format!("process.oomScoreAdj: setting {adj}"), e))?;
     }
-    let mut record = Record {
-        id: o.id.clone(),
-        oci_version: spec.version().clone(),
-        pid,
-        pid_start: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: proc::now_rfc3339(),
-        owner: String::new(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_dirs: cgroup_dirs.clone(),
-        cgroups_path: cgroups_path.map(Path::to_path_buf),
-        hooks: spec.hooks().clone(),
-    };
+    record.pid = pid;
     let hooks = spec.hooks().as_ref();
     ours.send(&Msg::Go(record.hook_state(Status::Creating)))?;
     cgroup.join(pid)?;
@@ -293,6 +300,7 @@ pub fn create_from(
         }
     }
     record.pid_start = proc::start_time(pid).unwrap_or(0);
+    record.creating = None;
     locked.write(&record)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
@@ -306,6 +314,51 @@ pub fn create_from(
         record,
         channel: ours,
     })
+}
+
+/// Claims `id` under `root`, first cleaning what a create of the same id that died left
+/// behind (runc refuses such an id forever; its owner would have to find the pieces).
+fn claim_id(root: &Root, id: &str) -> Result<Locked> {
+    for _ in 0..8 {
+        match root.claim(id)? {
+            Claim::New(locked) => return Ok(locked),
+            Claim::Leftover(locked, rec) => remove_leftover(locked, rec.as_ref())?,
+            Claim::Retry => {}
+        }
+    }
+    Err(Error::other("container with given ID already exists"))
+}
+
+/// Removes what a create that died left: its processes, its cgroups (the intent names
+/// them), its directory. No hooks run: the container never existed for them.
+fn remove_leftover(locked: Locked, rec: Option<&Record>) -> Result<()> {
+    match rec {
+        Some(rec) => {
+            kill_all(rec);
+            if !wait_gone(rec, Duration::from_secs(10)) {
+                return Err(Error::other(format!(
+                    "container init {} did not exit after SIGKILL",
+                    rec.pid
+                )));
+            }
+            cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
+            locked.remove()
+        }
+        // Killed before its intent was written: it made nothing else.
+        None => locked.remove(),
+    }
+}
+
+/// SIGKILL to the init and every process in the container's cgroups (thawed, so that
+/// frozen ones die too).
+fn kill_all(rec: &Record) {
+    if proc::is_alive(rec.pid, rec.pid_start) {
+        let _ = send_signal(rec, Signal::SIGKILL);
+    }
+    for pid in cgroups::pids(&rec.cgroup_dirs) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    cgroups::thaw(&rec.cgroup_dirs);
 }
 
 /// Clones the container init in `flags`' new namespaces. Joining a user namespace while
@@ -615,13 +668,10 @@ fn wait_gone(rec: &Record, timeout: Duration) -> bool {
 
 /// Kills whatever is left, then removes cgroups and state.
 pub fn destroy(locked: Locked, rec: &Record) -> Result<()> {
-    if proc::is_alive(rec.pid, rec.pid_start) {
-        let _ = send_signal(rec, Signal::SIGKILL);
+    if rec.creating.is_some() {
+        return remove_leftover(locked, Some(rec));
     }
-    for pid in cgroups::pids(&rec.cgroup_dirs) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-    }
-    cgroups::thaw(&rec.cgroup_dirs);
+    kill_all(rec);
     if !wait_gone(rec, Duration::from_secs(10)) {
         return Err(Error::other(format!(
             "container init {} did not exit after SIGKILL",
@@ -639,8 +689,10 @@ pub fn destroy(locked: Locked, rec: &Record) -> Result<()> {
 
 /// `delete`: removes a stopped (or created) container; `force` kills a running one.
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
-    let (locked, rec) = match root.open(id) {
-        Ok(x) => x,
+    let (locked, rec) = match root.open_any(id) {
+        Ok((locked, Some(rec))) => (locked, rec),
+        // What a create killed before its intent left: nothing but the directory.
+        Ok((locked, None)) => return remove_leftover(locked, None),
         // runc: deleting a container that does not exist is fine with --force.
         Err(Error::NotFound) if force => return Ok(()),
         Err(e) => return Err(e),

@@ -112,12 +112,16 @@ pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         .filter(|d| !rec.cgroup_dirs.contains(d))
         .collect();
     if !missing.is_empty() {
-        join_more(
-            Cgroup::new(&rec.cgroup_dirs),
-            Manager::new(&layout, &missing),
-        )?;
-        rec.cgroup_dirs.extend(missing);
+        // The record names the new cgroups before they exist: if this update is killed
+        // half-way, `delete` still finds and removes them.
+        let before = rec.cgroup_dirs.clone();
+        rec.cgroup_dirs.extend(missing.iter().cloned());
         locked.write(&rec)?;
+        if let Err(e) = join_more(Cgroup::new(&before), Manager::new(&layout, &missing)) {
+            rec.cgroup_dirs = before;
+            let _ = locked.write(&rec);
+            return Err(e);
+        }
     }
     Manager::new(&layout, &rec.cgroup_dirs).apply_resources(r)
 }

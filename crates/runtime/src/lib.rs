@@ -1,8 +1,10 @@
 //! vsbx-runtime: a runc-compatible OCI runtime.
 //!
-//! The runtime process is single-threaded and never re-executes itself: `create`
-//! clones the container init straight into its namespaces (see `linux::init`), talks
-//! to it over one socketpair, records state under --root and exits.
+//! The runtime process is single-threaded. `create`, `run` and `exec` first re-execute it
+//! once from a copy of its binary that no container can write (`linux::sealed_exe`); then
+//! `create` clones the container init straight into its namespaces (see `linux::init`),
+//! talks to it over one socketpair, records state under --root (an intent first, so that a
+//! killed create leaves nothing `delete` cannot find: see `state`) and exits.
 
 pub mod attach;
 pub mod cgroups;

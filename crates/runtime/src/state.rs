@@ -2,6 +2,13 @@
 //! `state.json` (written atomically) and, until `start`, the `exec.fifo`.
 //!
 //! Commands on one container are serialized by an flock on its directory.
+//!
+//! Crash safety: `create` writes the record as an intent (marked `creating`, naming the
+//! cgroups it is about to make) before it makes anything outside the directory, and
+//! rewrites it once the container exists. The creator holds the directory's lock for its
+//! whole run, so whoever takes the lock of a record still marked `creating` knows that its
+//! creator died: `delete` and the next `create` of that id clean up what the intent names.
+//! A directory without a record is one whose creator died before making anything else.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -66,6 +73,9 @@ pub struct Record {
     /// The spec's hooks, kept for poststart (at start) and poststop (at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// While `create` runs: its own pid and start time (the record is its intent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating: Option<(i32, u64)>,
 }
 
 /// The runtime-spec state JSON, with runc's extra fields (rootfs, created, owner).
@@ -87,6 +97,13 @@ pub struct PublicState<'a> {
 impl Record {
     /// The status as seen now: stopped once the init is gone (or its pid was reused).
     pub fn status(&self, dir: &Path) -> Status {
+        if let Some((pid, start)) = self.creating {
+            return if proc::is_alive(pid, start) {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+        }
         if self.pid <= 0 || !proc::is_alive(self.pid, self.pid_start) {
             return Status::Stopped;
         }
@@ -173,24 +190,64 @@ impl Root {
         self.dir.join(id)
     }
 
-    /// Makes the directory of a new container and locks it; refuses an existing ID.
-    pub fn create(&self, id: &str) -> Result<Locked> {
+    /// Makes the directory of a new container and locks it; refuses an existing ID. What a
+    /// create that died left under this id is handed back as [`Claim::Leftover`], locked, for
+    /// the caller to clean before it claims the id again.
+    pub fn claim(&self, id: &str) -> Result<Claim> {
         validate_id(id)?;
         self.ensure()?;
         let dir = self.container_dir(id);
-        match fs::DirBuilder::new().mode(0o711).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::other("container with given ID already exists"));
-            }
+        let made = match fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(Error::path("cannot create state directory", &dir, e)),
+        };
+        let lock = match lock_dir(&dir) {
+            Ok(l) => l,
+            // Removed (cleaned, or deleted) between mkdir and open: look again.
+            Err(Error::Os { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Claim::Retry)
+            }
+            Err(e) => return Err(e),
+        };
+        // Whoever held the lock before us may have removed the directory meanwhile.
+        if !still_linked(&lock, &dir) {
+            return Ok(Claim::Retry);
         }
-        let lock = lock_dir(&dir)?;
-        Ok(Locked { dir, _lock: lock })
+        let locked = Locked { dir, _lock: lock };
+        if made {
+            return Ok(Claim::New(locked));
+        }
+        match locked.read_if_present() {
+            Ok(Some(rec)) if rec.creating.is_none() => {
+                Err(Error::other("container with given ID already exists"))
+            }
+            // We hold the lock, so the create that wrote this intent is gone.
+            Ok(rec) => Ok(Claim::Leftover(locked, rec)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes the directory of a new container and locks it; refuses an existing ID, and
+    /// leftovers of a dead create (which [`Root::claim`] hands back for cleaning).
+    pub fn create(&self, id: &str) -> Result<Locked> {
+        match self.claim(id)? {
+            Claim::New(l) => Ok(l),
+            _ => Err(Error::other("container with given ID already exists")),
+        }
     }
 
     /// Locks an existing container's directory and reads its record.
     pub fn open(&self, id: &str) -> Result<(Locked, Record)> {
+        match self.open_any(id)? {
+            (locked, Some(rec)) => Ok((locked, rec)),
+            (_, None) => Err(Error::NotFound),
+        }
+    }
+
+    /// Locks an existing container's directory and reads its record, if it has one (a
+    /// create that died before writing its intent leaves a directory without one).
+    pub fn open_any(&self, id: &str) -> Result<(Locked, Option<Record>)> {
         validate_id(id)?;
         let dir = self.container_dir(id);
         let lock = match lock_dir(&dir) {
@@ -200,10 +257,12 @@ impl Root {
             }
             Err(e) => return Err(e),
         };
+        // The directory may have been removed while we waited for the lock.
+        if !still_linked(&lock, &dir) {
+            return Err(Error::NotFound);
+        }
         let locked = Locked { dir, _lock: lock };
-        // The directory may have been removed while we waited for the lock, or be a
-        // half-made one from an interrupted create.
-        let record = locked.read().map_err(|_| Error::NotFound)?;
+        let record = locked.read_if_present()?;
         Ok((locked, record))
     }
 
@@ -228,6 +287,27 @@ impl Root {
     }
 }
 
+/// What [`Root::claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// A new directory, locked.
+    New(Locked),
+    /// What a create that died left: its directory (locked now) and its intent, if written.
+    Leftover(Locked, Option<Record>),
+    /// The directory went away under us (another command removed it): claim again.
+    Retry,
+}
+
+/// Whether the directory open as `f` is still the one at `path` (not removed or replaced
+/// while we waited for its lock).
+fn still_linked(f: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino() && a.nlink() > 0,
+        _ => false,
+    }
+}
+
 fn lock_dir(dir: &Path) -> Result<File> {
     let f = File::open(dir).map_err(|e| Error::path("cannot open", dir, e))?;
     // SAFETY: flock on an fd we own; the lock is released when `f` is closed.
@@ -243,9 +323,23 @@ fn lock_dir(dir: &Path) -> Result<File> {
 
 impl Locked {
     pub fn read(&self) -> Result<Record> {
+        self.read_if_present()?.ok_or_else(|| {
+            let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+            Error::path("cannot read", &self.dir.join(STATE_FILE), missing)
+        })
+    }
+
+    /// The record, or None if none was written (yet).
+    pub fn read_if_present(&self) -> Result<Option<Record>> {
         let path = self.dir.join(STATE_FILE);
-        let text = fs::read(&path).map_err(|e| Error::path("cannot read", &path, e))?;
-        serde_json::from_slice(&text).map_err(|e| Error::other(format!("{}: {e}", path.display())))
+        let text = match fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::path("cannot read", &path, e)),
+        };
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| Error::other(format!("{}: {e}", path.display())))
     }
 
     /// Writes the record atomically (temp file + rename); no fsync: a crash loses a
@@ -305,6 +399,7 @@ mod tests {
             cgroup_dirs: vec![],
             cgroups_path: None,
             hooks: None,
+            creating: None,
         };
         locked.write(&rec).unwrap();
         drop(locked);
