@@ -14,7 +14,8 @@
 //! was mounted at `/data`. No victim may see it, and nothing may be mounted on the host.
 //!
 //! runc 1.1.5 has the fix (destinations opened inside the rootfs and checked through
-//! /proc/self/fd before mounting): safe.
+//! /proc/self/fd before mounting): safe. It refuses a victim whose destination moved, so under
+//! load it may refuse every one: for runc the test does not require a victim to have run.
 
 use std::fs;
 use std::time::Duration;
@@ -106,5 +107,13 @@ fn bind_destination_exchanged_with_a_symlink_during_create() {
         "mounts appeared on the host under the volumes"
     );
     assert_eq!(fs::read_to_string(&marker).unwrap(), secret);
+    if is_runc() {
+        // runc 1.1.5 refuses a victim whenever one of its 21 destinations resolves
+        // elsewhere than meant while the attacker is mid-exchange: whether any victim gets
+        // through all of them depends on how often the attacker is off the CPU (seen: most
+        // ran on an idle machine, none of 20 under a parallel build). Safe either way.
+        eprintln!("note: runc 1.1.5 (safe here): {ran} victims ran, {failed} refused");
+        return;
+    }
     assert!(ran > 0, "no victim ever ran ({failed} failed)");
 }
