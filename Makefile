@@ -49,6 +49,7 @@ test: deps runners unit conformance security soak-short engines
 unit:
 	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
 	$(CARGO) test --workspace --exclude vsbx-conformance --exclude vsbx-engines --exclude vsbx-security --exclude vsbx-soak
+	./scripts/unit-unprivileged.sh
 
 conformance: conformance-vsbx conformance-runc
 

@@ -1,8 +1,9 @@
 //! The attached `run`: the runtime stays the init's parent, forwards signals to it,
 //! proxies the terminal when it owns one, and returns the exit code.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -39,62 +40,62 @@ pub fn block_signals() -> Result<SigSet> {
     Ok(set)
 }
 
-/// Puts the caller's terminal in raw mode while alive; restores it on drop.
+/// Puts the caller's terminal (stdin) in raw mode while alive; restores it on drop.
 struct RawMode {
-    fd: i32,
     saved: Option<nix::sys::termios::Termios>,
 }
 
 impl RawMode {
-    fn enter(fd: i32) -> RawMode {
-        // SAFETY: borrowing stdin's fd for the duration of these calls only.
-        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        let saved = nix::sys::termios::tcgetattr(bfd).ok();
+    fn enter() -> RawMode {
+        let stdin = rustix::stdio::stdin();
+        let saved = nix::sys::termios::tcgetattr(stdin).ok();
         if let Some(t) = &saved {
             let mut raw = t.clone();
             nix::sys::termios::cfmakeraw(&mut raw);
-            let _ = nix::sys::termios::tcsetattr(bfd, nix::sys::termios::SetArg::TCSANOW, &raw);
+            let _ = nix::sys::termios::tcsetattr(stdin, nix::sys::termios::SetArg::TCSANOW, &raw);
         }
-        RawMode { fd, saved }
+        RawMode { saved }
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            // SAFETY: as in enter.
-            let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
-            let _ = nix::sys::termios::tcsetattr(bfd, nix::sys::termios::SetArg::TCSANOW, t);
+            let stdin = rustix::stdio::stdin();
+            let _ = nix::sys::termios::tcsetattr(stdin, nix::sys::termios::SetArg::TCSANOW, t);
         }
     }
 }
 
-fn copy_once(from: i32, to: i32) -> bool {
+/// Copies what one read of `from` gives to `to`; false at EOF or on an error.
+fn copy_once(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
     let mut buf = [0u8; 8192];
-    // SAFETY: reads into and writes from a live local buffer.
-    let n = unsafe { libc::read(from, buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return false;
-    }
+    let n = match rustix::io::read(from, &mut buf) {
+        Ok(n) if n > 0 => n,
+        _ => return false,
+    };
     let mut off = 0usize;
-    while off < n as usize {
-        // SAFETY: as above.
-        let w = unsafe { libc::write(to, buf[off..].as_ptr().cast(), n as usize - off) };
-        if w <= 0 {
-            return false;
+    while off < n {
+        match rustix::io::write(to, &buf[off..n]) {
+            Ok(w) if w > 0 => off += w,
+            _ => return false,
         }
-        off += w as usize;
     }
     true
 }
 
-fn window_size(fd: i32) -> Option<(u16, u16)> {
-    let mut ws: libc::winsize = unsafe {
-        // SAFETY: plain data, filled by the ioctl below.
-        std::mem::zeroed()
-    };
-    // SAFETY: TIOCGWINSZ writes a winsize into a live local.
-    (unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0).then_some((ws.ws_row, ws.ws_col))
+/// The caller's terminal size (rows, columns), if stdin is a terminal.
+fn window_size() -> Option<(u16, u16)> {
+    rustix::termios::tcgetwinsize(rustix::stdio::stdin())
+        .ok()
+        .map(|ws| (ws.ws_row, ws.ws_col))
+}
+
+/// What a pollfd past the signalfd watches.
+#[derive(Clone, Copy)]
+enum Source {
+    Stdin,
+    Master,
 }
 
 /// Waits for `pid`, forwarding signals; with `master`, copies stdin -> pty and
@@ -102,56 +103,51 @@ fn window_size(fd: i32) -> Option<(u16, u16)> {
 pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i32> {
     let sfd = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .ctx(|| "signalfd".into())?;
-    let _raw = master.map(|_| RawMode::enter(0));
-    if let (Some(m), Some((rows, cols))) = (master, window_size(0)) {
+    let _raw = master.map(|_| RawMode::enter());
+    if let (Some(m), Some((rows, cols))) = (master, window_size()) {
         let _ = crate::linux::console::set_size(m, rows, cols);
     }
     let child = Pid::from_raw(pid);
+    let (stdin, stdout) = (rustix::stdio::stdin(), rustix::stdio::stdout());
     let mut stdin_open = master.is_some();
     let mut master_open = master.is_some();
     loop {
-        let mut fds = vec![libc::pollfd {
-            fd: sfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        // [signalfd, stdin?, pty master?]
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut kinds = Vec::new();
         if let Some(m) = master {
             if stdin_open {
-                fds.push(libc::pollfd {
-                    fd: 0,
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
+                fds.push(PollFd::new(stdin, PollFlags::POLLIN));
+                kinds.push(Source::Stdin);
             }
             if master_open {
-                fds.push(libc::pollfd {
-                    fd: m.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
+                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                kinds.push(Source::Master);
             }
         }
-        // SAFETY: fds is a live array of fds.len() pollfds.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::os("poll", e));
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::errno("poll", e)),
         }
-        for p in &fds[1..] {
-            if p.revents == 0 {
-                continue;
-            }
-            let Some(m) = master else { continue };
-            if p.fd == 0 && !copy_once(0, m.as_raw_fd()) {
-                stdin_open = false;
-            } else if p.fd == m.as_raw_fd() && !copy_once(m.as_raw_fd(), 1) {
-                master_open = false;
+        let ready: Vec<Source> = fds[1..]
+            .iter()
+            .zip(&kinds)
+            .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(_, k)| *k)
+            .collect();
+        let signalled = fds[0].revents().is_some_and(|r| !r.is_empty());
+        drop(fds);
+        if let Some(m) = master {
+            for k in ready {
+                match k {
+                    Source::Stdin if !copy_once(stdin, m.as_fd()) => stdin_open = false,
+                    Source::Master if !copy_once(m.as_fd(), stdout) => master_open = false,
+                    _ => {}
+                }
             }
         }
-        if fds[0].revents == 0 {
+        if !signalled {
             continue;
         }
         while let Ok(Some(info)) = sfd.read_signal() {
@@ -160,7 +156,7 @@ pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i3
                 continue;
             }
             if signo == libc::SIGWINCH {
-                if let (Some(m), Some((rows, cols))) = (master, window_size(0)) {
+                if let (Some(m), Some((rows, cols))) = (master, window_size()) {
                     let _ = crate::linux::console::set_size(m, rows, cols);
                 }
                 continue;
@@ -174,9 +170,11 @@ pub fn supervise(pid: i32, master: Option<&OwnedFd>, mask: &SigSet) -> Result<i3
                 if let Some(m) = master {
                     // Drain what the container wrote last, without blocking on a pty
                     // that a leftover process still holds open.
-                    // SAFETY: fcntl on an fd we own.
-                    unsafe { libc::fcntl(m.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
-                    while master_open && copy_once(m.as_raw_fd(), 1) {}
+                    let _ = nix::fcntl::fcntl(
+                        m.as_raw_fd(),
+                        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+                    );
+                    while master_open && copy_once(m.as_fd(), stdout) {}
                 }
                 return Ok(code);
             }

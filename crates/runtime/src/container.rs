@@ -2,11 +2,12 @@
 //! attached `run`. The container's own setup lives in linux::init.
 
 use std::fs;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use oci_spec::runtime::Spec;
@@ -332,21 +333,24 @@ fn claim_id(root: &Root, id: &str) -> Result<Locked> {
 /// Removes what a create that died left: its processes, its cgroups (the intent names
 /// them), its directory. No hooks run: the container never existed for them.
 fn remove_leftover(locked: Locked, rec: Option<&Record>) -> Result<()> {
-    match rec {
-        Some(rec) => {
-            kill_all(rec);
-            if !wait_gone(rec, Duration::from_secs(10)) {
-                return Err(Error::other(format!(
-                    "container init {} did not exit after SIGKILL",
-                    rec.pid
-                )));
-            }
-            cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
-            locked.remove()
-        }
-        // Killed before its intent was written: it made nothing else.
-        None => locked.remove(),
+    if let Some(rec) = rec {
+        tear_down(rec)?;
     }
+    // Without an intent the create was killed before it made anything else.
+    locked.remove()
+}
+
+/// Kills every process of the container, waits until the init is gone and removes its
+/// cgroups (not its state: the caller does that).
+fn tear_down(rec: &Record) -> Result<()> {
+    kill_all(rec);
+    if !wait_gone(rec, Duration::from_secs(10)) {
+        return Err(Error::other(format!(
+            "container init {} did not exit after SIGKILL",
+            rec.pid
+        )));
+    }
+    cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))
 }
 
 /// SIGKILL to the init and every process in the container's cgroups (thawed, so that
@@ -400,11 +404,10 @@ fn spawn_init(
             match ours.recv()? {
                 Some(Msg::Spawned(pid)) => {
                     // The init is our child: its pid cannot be reused before we reap it.
-                    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
-                    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-                    // SAFETY: a non-negative result is a fresh fd nobody else owns.
-                    let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) });
-                    Ok(Forked::Parent { pid, pidfd })
+                    Ok(Forked::Parent {
+                        pid,
+                        pidfd: pidfd_of(pid),
+                    })
                 }
                 Some(Msg::Failed(m)) => Err(Error::other(m)),
                 other => Err(Error::other(format!(
@@ -532,15 +535,9 @@ pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
     if has_poststart(rec) {
         // The init holds the only read end, close-on-exec: POLLERR on our write end
         // means it has exec'd the user's program (or died).
-        let mut pfd = libc::pollfd {
-            fd: f.as_raw_fd(),
-            events: 0,
-            revents: 0,
-        };
-        // SAFETY: one live pollfd; POLLERR is reported whatever `events` says.
-        while unsafe { libc::poll(&mut pfd, 1, -1) } < 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {}
+        // POLLERR is reported whatever the requested events are.
+        let mut fds = [PollFd::new(f.as_fd(), PollFlags::empty())];
+        while poll(&mut fds, PollTimeout::NONE) == Err(nix::errno::Errno::EINTR) {}
     }
     drop(f);
     started(locked, rec)
@@ -591,34 +588,21 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
 }
 
 fn send_signal(rec: &Record, sig: Signal) -> Result<()> {
-    // SAFETY: pidfd_open has no memory arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) };
-    if fd < 0 {
-        return Err(Error::other("container not running"));
-    }
-    // SAFETY: a fresh pidfd that we own.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let pidfd = pidfd_of(rec.pid).ok_or_else(|| Error::other("container not running"))?;
     // Pid reuse: the pidfd now pins the process; check it is still our init.
     if !proc::is_alive(rec.pid, rec.pid_start) {
         return Err(Error::other("container not running"));
     }
-    // SAFETY: the siginfo pointer may be null; flags 0.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            sig as i32,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::os(
-            "sending the signal",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    let sig = rustix::process::Signal::from_named_raw(sig as i32)
+        .ok_or_else(|| Error::invalid(format!("signal {sig} cannot be sent")))?;
+    rustix::process::pidfd_send_signal(&pidfd, sig)
+        .map_err(|e| Error::os("sending the signal", e.into()))
+}
+
+/// A pidfd of `pid` (None if it is gone, or is no pid).
+fn pidfd_of(pid: i32) -> Option<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(pid)?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
 }
 
 /// `kill`: signals the init, or with `all` every process in the container's cgroup.
@@ -646,24 +630,16 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
 
 /// Waits up to `timeout` for the init to exit (it is not our child: poll its pidfd).
 fn wait_gone(rec: &Record, timeout: Duration) -> bool {
-    // SAFETY: pidfd_open has no memory arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) };
-    if fd < 0 {
+    let Some(pidfd) = pidfd_of(rec.pid) else {
         return true;
-    }
-    // SAFETY: a fresh pidfd that we own.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    };
     if !proc::is_alive(rec.pid, rec.pid_start) {
         return true;
     }
-    let mut pfd = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one live pollfd.
-    let rc = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
-    rc > 0 || !proc::is_alive(rec.pid, rec.pid_start)
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(&mut fds, PollTimeout::from(ms)).unwrap_or(0);
+    ready > 0 || !proc::is_alive(rec.pid, rec.pid_start)
 }
 
 /// Kills whatever is left, then removes cgroups and state.
@@ -671,14 +647,7 @@ pub fn destroy(locked: Locked, rec: &Record) -> Result<()> {
     if rec.creating.is_some() {
         return remove_leftover(locked, Some(rec));
     }
-    kill_all(rec);
-    if !wait_gone(rec, Duration::from_secs(10)) {
-        return Err(Error::other(format!(
-            "container init {} did not exit after SIGKILL",
-            rec.pid
-        )));
-    }
-    cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))?;
+    tear_down(rec)?;
     let state = rec.hook_state(Status::Stopped);
     locked.remove()?;
     for w in crate::hooks::run_all_warn(Kind::Poststop, rec.hooks.as_ref(), &state) {

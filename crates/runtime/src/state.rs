@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -310,14 +309,9 @@ fn still_linked(f: &File, path: &Path) -> bool {
 
 fn lock_dir(dir: &Path) -> Result<File> {
     let f = File::open(dir).map_err(|e| Error::path("cannot open", dir, e))?;
-    // SAFETY: flock on an fd we own; the lock is released when `f` is closed.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(Error::path(
-            "cannot lock",
-            dir,
-            std::io::Error::last_os_error(),
-        ));
-    }
+    // Released when the last copy of `f` is closed.
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::path("cannot lock", dir, e.into()))?;
     Ok(f)
 }
 

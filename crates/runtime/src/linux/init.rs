@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::Spec;
 
@@ -317,37 +318,25 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
     let mut chan_open = true;
     loop {
         let mut fds = [
-            libc::pollfd {
-                fd: fifo.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: chan.raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(chan.as_fd(), PollFlags::POLLIN),
         ];
         let n = if chan_open { 2 } else { 1 };
-        // nix's poll wants BorrowedFds, and the channel hands out only a raw fd.
-        // SAFETY: fds holds n (at most 2) initialised pollfds on fds that stay open (the
-        // fifo and the channel are borrowed for this call); the kernel writes only revents.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::os("waiting for start", e));
+        match poll(&mut fds[..n], PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::os("waiting for start", e.into())),
         }
-        if chan_open && fds[1].revents != 0 {
+        let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+        let (fifo_ready, chan_ready) = (ready(&fds[0]), ready(&fds[1]));
+        if chan_open && chan_ready {
             match chan.recv() {
                 Ok(Some(Msg::Start)) => return Ok(()),
                 Ok(None) | Err(_) => chan_open = false,
                 Ok(Some(_)) => {}
             }
         }
-        if fds[0].revents != 0 {
+        if fifo_ready {
             let mut b = [0u8; 1];
             if nix::unistd::read(fifo.as_raw_fd(), &mut b) == Ok(1) {
                 return Ok(());

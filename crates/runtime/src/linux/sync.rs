@@ -1,9 +1,16 @@
 //! The one channel between the runtime and the container init: a SOCK_SEQPACKET
 //! socketpair, so each message arrives whole. Messages are short byte strings.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 
 use crate::error::{Error, Result};
+
+/// The largest message either side sends or accepts (the biggest is `Go`, the container's
+/// state JSON with its annotations). A datagram over it is refused by name, never cut.
+const MAX_MESSAGE: usize = 128 << 10;
 
 pub struct Channel {
     fd: OwnedFd,
@@ -66,21 +73,13 @@ impl Msg {
 impl Channel {
     /// A connected pair (both ends close-on-exec).
     pub fn pair() -> Result<(Channel, Channel)> {
-        let mut fds = [0 as RawFd; 2];
-        // SAFETY: fds is a valid array of two ints for the kernel to fill.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        if rc != 0 {
-            return Err(Error::os("socketpair", std::io::Error::last_os_error()));
-        }
-        // SAFETY: the kernel just gave us these two fds; we own them.
-        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| Error::os("socketpair", e.into()))?;
         Ok((Channel { fd: a }, Channel { fd: b }))
     }
 
@@ -88,69 +87,63 @@ impl Channel {
         self.fd.as_raw_fd()
     }
 
+    /// The socket, to wait on it with poll.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
     pub fn send(&self, msg: &Msg) -> Result<()> {
         let b = msg.encode();
-        // SAFETY: b is a live buffer of b.len() bytes.
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                b.as_ptr().cast(),
-                b.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
+        if b.len() > MAX_MESSAGE {
+            return Err(Error::other(format!(
+                "sync channel: a message of {} bytes is over the {MAX_MESSAGE}-byte limit",
+                b.len()
+            )));
+        }
+        if let Err(e) = send(self.fd.as_raw_fd(), &b, MsgFlags::MSG_NOSIGNAL) {
             // The other end is gone: it may have said why before it left (an init that
             // failed sends `Failed` and exits without reading what was sent to it).
-            if let Ok(Some(Msg::Failed(m))) = self.recv_with(libc::MSG_DONTWAIT) {
+            if let Ok(Some(Msg::Failed(m))) = self.recv_with(MsgFlags::MSG_DONTWAIT) {
                 return Err(Error::other(m));
             }
-            return Err(Error::os("sync channel: send", e));
+            return Err(Error::os("sync channel: send", e.into()));
         }
         Ok(())
     }
 
     /// Receives one message; None when the other end closed (it died or exited).
     pub fn recv(&self) -> Result<Option<Msg>> {
-        self.recv_with(0)
+        self.recv_with(MsgFlags::empty())
     }
 
-    fn recv_with(&self, flags: libc::c_int) -> Result<Option<Msg>> {
-        let mut buf = vec![0u8; 1 << 16];
+    fn recv_with(&self, flags: MsgFlags) -> Result<Option<Msg>> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
         loop {
-            // SAFETY: buf is a live, writable buffer of buf.len() bytes.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    flags,
-                )
-            };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
+            // MSG_TRUNC: the length of the whole message, even where it did not fit.
+            match recv(self.fd.as_raw_fd(), &mut buf, flags | MsgFlags::MSG_TRUNC) {
+                Err(Errno::EINTR) => continue,
                 // The other end closed with our messages unread: the kernel reports
                 // ECONNRESET once (and clears it) before the messages it did send, which
                 // the next call returns.
-                if e.raw_os_error() == Some(libc::ECONNRESET) {
-                    continue;
+                Err(Errno::ECONNRESET) => continue,
+                Err(e) => return Err(Error::os("sync channel: receive", e.into())),
+                Ok(0) => return Ok(None),
+                Ok(n) if n > buf.len() => {
+                    return Err(Error::other(format!(
+                        "sync channel: a message of {n} bytes is over the {MAX_MESSAGE}-byte limit"
+                    )))
                 }
-                return Err(Error::os("sync channel: receive", e));
+                Ok(n) => {
+                    let got = &buf[..n];
+                    return Msg::decode(got).map(Some).ok_or_else(|| {
+                        Error::other(format!(
+                            "sync channel: unexpected message {:?}",
+                            String::from_utf8_lossy(got)
+                        ))
+                    });
+                }
             }
-            if n == 0 {
-                return Ok(None);
-            }
-            let got = &buf[..n as usize];
-            return Msg::decode(got).map(Some).ok_or_else(|| {
-                Error::other(format!(
-                    "sync channel: unexpected message {:?}",
-                    String::from_utf8_lossy(got)
-                ))
-            });
         }
     }
 }
@@ -187,6 +180,19 @@ mod tests {
         drop(c);
         let err = d.send(&Msg::Joined).unwrap_err().to_string();
         assert!(err.starts_with("sync channel: send"), "{err}");
+    }
+
+    #[test]
+    fn oversized_messages_are_refused_not_cut() {
+        let (a, b) = Channel::pair().unwrap();
+        let big = Msg::Go("x".repeat(MAX_MESSAGE));
+        let err = a.send(&big).unwrap_err().to_string();
+        assert!(err.contains("over the"), "{err}");
+        // A peer that does not check: the receiver still sees the real size.
+        let raw = [b"go:".as_slice(), &vec![b'y'; MAX_MESSAGE]].concat();
+        nix::sys::socket::send(a.fd.as_raw_fd(), &raw, MsgFlags::empty()).unwrap();
+        let err = b.recv().unwrap_err().to_string();
+        assert!(err.contains(&format!("{} bytes", raw.len())), "{err}");
     }
 
     #[test]
