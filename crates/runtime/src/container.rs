@@ -323,7 +323,7 @@ fn claim_id(root: &Root, id: &str) -> Result<Locked> {
     for _ in 0..8 {
         match root.claim(id)? {
             Claim::New(locked) => return Ok(locked),
-            Claim::Leftover(locked, rec) => remove_leftover(locked, rec.as_ref())?,
+            Claim::Leftover(locked, rec) => remove_leftover(locked, rec.as_deref())?,
             Claim::Retry => {}
         }
     }

@@ -222,7 +222,7 @@ impl Root {
                 Err(Error::other("container with given ID already exists"))
             }
             // We hold the lock, so the create that wrote this intent is gone.
-            Ok(rec) => Ok(Claim::Leftover(locked, rec)),
+            Ok(rec) => Ok(Claim::Leftover(locked, rec.map(Box::new))),
             Err(e) => Err(e),
         }
     }
@@ -292,7 +292,7 @@ pub enum Claim {
     /// A new directory, locked.
     New(Locked),
     /// What a create that died left: its directory (locked now) and its intent, if written.
-    Leftover(Locked, Option<Record>),
+    Leftover(Locked, Option<Box<Record>>),
     /// The directory went away under us (another command removed it): claim again.
     Retry,
 }

@@ -55,7 +55,7 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -65,7 +65,7 @@ impl Rng {
     /// A delay in [0, max).
     pub fn delay(&mut self, max: Duration) -> Duration {
         let us = max.as_micros().max(1) as u64;
-        Duration::from_micros(self.next() % us)
+        Duration::from_micros(self.next_u64() % us)
     }
 }
 

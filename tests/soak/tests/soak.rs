@@ -212,7 +212,9 @@ impl Soak {
                 // The id must stay usable: a new create cleans what the killed one left.
                 let out = self.run(&["create", "--bundle", &b, &id]);
                 let err = String::from_utf8_lossy(&out.stderr);
-                if !out.status.success() && !(err.contains("already exists") && self.created(&id)) {
+                // "already exists" is right only if the killed create had finished.
+                let refused_rightly = err.contains("already exists") && self.created(&id);
+                if !(out.status.success() || refused_rightly) {
                     self.failures.push(format!(
                         "create of {id} after a killed create failed: {}",
                         err.trim()
