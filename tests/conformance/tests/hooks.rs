@@ -281,3 +281,100 @@ fn hook_timeout_fails_create_quickly() {
     );
     rt.assert_gone(&id, &b, None);
 }
+
+/// `env` as sorted lines, less what busybox's sh exports of its own (PWD, SHLVL; it adds a
+/// PATH only where none was given, so every environment below but the empty one has one).
+fn env_lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            let key = l.split('=').next().unwrap_or("");
+            !matches!(key, "PWD" | "OLDPWD" | "SHLVL" | "_")
+        })
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn in_container_hooks_get_the_process_env_unless_they_have_their_own() {
+    // runc 1.1.5 runs createContainer and startContainer hooks from its init, whose environment
+    // is then exactly process.env (by startContainer, plus HOME when it is unset): a hook
+    // without `env` gets that environment, a hook with `env` gets its own and nothing else,
+    // even when it is empty. (The hooks runc runs on the host, prestart, createRuntime,
+    // poststart and poststop, get runc's own environment instead; vsbx gives them none.)
+    let rt = Runtime::new("hook-start-env");
+    let mut b = Bundle::new("hook-start-env");
+    b.out_dir();
+    b.config()["process"]["env"] = json!([
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "FOO=from-process",
+        "WITH_SPACE=a b"
+    ]);
+    // createContainer runs before pivot_root, with the host's /bin/sh: it writes to the host
+    // path of /out.
+    let cc_out = b.path().join("out/hook-create-container");
+    let cc = format!("/bin/env > {}", cc_out.display());
+    b.config()["hooks"] = json!({
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", cc]}],
+        "startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-inherit"]},
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-own"],
+         "env": ["FOO=from-hook", "PATH=/bin"]},
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-empty"], "env": []},
+    ]});
+    b.sh("/bin/env > /out/process; exec sleep 1000");
+    let id = unique_id("hook-start-env");
+    b.save();
+    rt.track(&id);
+    let path = b.path().display().to_string();
+    // A variable of the runtime's own environment must not reach the hooks.
+    rt.exec_command(
+        rt.command(&["create", "--bundle", &path, &id])
+            .env("VSBX_HOOK_MARKER", "from-the-runtime"),
+    )
+    .assert_ok();
+    rt.start(&id).assert_ok();
+    let done = b.path().join("out/process");
+    assert!(wait_until(
+        || done.exists() && !b.read_out("process").is_empty()
+    ));
+
+    let process = env_lines(&b.read_out("process"));
+    assert!(
+        process.contains(&"FOO=from-process".to_string()),
+        "{process:#?}"
+    );
+    assert!(
+        process.iter().any(|l| l.starts_with("HOME=")),
+        "{process:#?}"
+    );
+    // createContainer too, before the runtime adds HOME: process.env as it is.
+    assert_eq!(
+        env_lines(&b.read_out("hook-create-container")),
+        vec![
+            "FOO=from-process".to_string(),
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "WITH_SPACE=a b".to_string(),
+        ],
+        "a createContainer hook without env gets process.env"
+    );
+    let inherit = env_lines(&b.read_out("hook-inherit"));
+    assert_eq!(
+        inherit, process,
+        "a hook without env gets the process's env"
+    );
+    assert_eq!(
+        env_lines(&b.read_out("hook-own")),
+        vec!["FOO=from-hook".to_string(), "PATH=/bin".to_string()],
+        "a hook with env gets only its own"
+    );
+    let empty = env_lines(&b.read_out("hook-empty"));
+    assert!(
+        empty.iter().all(|l| l.starts_with("PATH=")),
+        "a hook with an empty env gets none (but the PATH its shell sets): {empty:#?}"
+    );
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, None);
+}
