@@ -48,7 +48,8 @@ impl Kind {
     }
 }
 
-/// Checks hook paths before anything is created.
+/// Checks every hook before anything is created (part of the config's validation): its path
+/// must be absolute and its timeout, if any, above zero.
 pub fn check(hooks: Option<&Hooks>) -> Result<()> {
     for kind in [
         Kind::Prestart,
@@ -206,6 +207,36 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "default default\nunset unset\nown unset\n"
         );
+    }
+
+    #[test]
+    fn check_names_the_bad_field() {
+        let hooks = |json: &str| -> Hooks { serde_json::from_str(json).unwrap() };
+        let ok =
+            hooks(r#"{"prestart":[{"path":"/bin/true","timeout":1}],"poststop":[{"path":"/x"}]}"#);
+        check(Some(&ok)).unwrap();
+        check(None).unwrap();
+        for (json, field) in [
+            (
+                r#"{"poststop":[{"path":"/x"},{"path":"rel"}]}"#,
+                "hooks.poststop[1].path",
+            ),
+            (
+                r#"{"startContainer":[{"path":"./x"}]}"#,
+                "hooks.startContainer[0].path",
+            ),
+            (
+                r#"{"createRuntime":[{"path":"/x","timeout":0}]}"#,
+                "hooks.createRuntime[0].timeout",
+            ),
+            (
+                r#"{"prestart":[{"path":"/x","timeout":-3}]}"#,
+                "hooks.prestart[0].timeout",
+            ),
+        ] {
+            let e = check(Some(&hooks(json))).unwrap_err().to_string();
+            assert!(e.starts_with(field), "{json}: {e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use serde_json::{json, Value};
 use std::fs;
+use std::process::Command;
 use std::time::{Duration, Instant};
 use vsbx_conformance::*;
 
@@ -377,4 +378,73 @@ fn in_container_hooks_get_the_process_env_unless_they_have_their_own() {
     );
     rt.delete_force(&id).assert_ok();
     rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn bad_hook_paths_and_timeouts_fail_create() {
+    // A relative path, in a hook create runs and in one it never reaches.
+    for kind in ["createRuntime", "poststop"] {
+        let rt = Runtime::new("hook-relative");
+        let marker = rt.scratch().join("ran");
+        let b = one_hook(
+            "hook-relative",
+            kind,
+            json!([{"path": "hook.sh", "args": ["hook.sh", marker]}]),
+        );
+        fs::write(b.path().join("hook.sh"), "#!/bin/sh\necho ran > \"$1\"\n").unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(b.path().join("hook.sh"))
+            .status()
+            .unwrap();
+        b.save();
+        let id = unique_id("hook-relative");
+        let out = rt.create(&id, &b);
+        if is_runc() {
+            // runc 1.1.5 checks no hook path; it runs them from the bundle directory, so a
+            // relative path names a file there.
+            out.assert_ok();
+            assert_eq!(marker.exists(), kind == "createRuntime", "{kind}: {out}");
+            rt.delete_force(&id).assert_ok();
+            continue;
+        }
+        // vsbx is deliberately stricter: the spec says a hook's path MUST be absolute, and a
+        // relative one would be looked up wherever the runtime happens to run. create refuses
+        // it before making anything, whichever kind it is.
+        assert_eq!(out.code(), Some(1), "{kind}: {out}");
+        out.assert_one_line_error();
+        assert!(
+            out.stderr.contains(&format!("hooks.{kind}[0].path")),
+            "{kind}: names the field: {out}"
+        );
+        assert!(!marker.exists(), "{kind}: the hook never ran");
+        rt.assert_gone(&id, &b, None);
+    }
+
+    // A timeout of zero or below: runc 1.1.5 runs the hook and fails create ("hook ran past
+    // specified timeout of 0.0s"); vsbx refuses the config naming the field, before it runs.
+    for timeout in [0, -1] {
+        let rt = Runtime::new("hook-timeout-zero");
+        let marker = rt.scratch().join("ran");
+        let b = one_hook(
+            "hook-timeout-zero",
+            "createRuntime",
+            json!([{"path": "/bin/sh", "args": ["sh", "-c", "echo ran > \"$0\"", marker],
+                    "timeout": timeout}]),
+        );
+        let id = unique_id("hook-timeout-zero");
+        let out = rt.create(&id, &b);
+        assert_eq!(out.code(), Some(1), "timeout {timeout}: {out}");
+        out.assert_one_line_error();
+        if is_runc() {
+            assert!(out.stderr.contains("timeout"), "{out}");
+        } else {
+            assert!(
+                out.stderr.contains("hooks.createRuntime[0].timeout"),
+                "names the field: {out}"
+            );
+            assert!(!marker.exists(), "the hook never ran");
+        }
+        rt.assert_gone(&id, &b, None);
+    }
 }
