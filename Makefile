@@ -33,7 +33,7 @@ runners: $(SHELL_RUNNER_ROOTFS)/bin/busybox
 # The main job: run a sample untrusted script under the compute profile with limits,
 # print its output and the report.
 demo: deps build runners
-	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report /dev/stdout
+	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report -
 
 $(HELLO)/rootfs/bin/busybox: $(ROOTFS_SCRIPT)
 	$(ROOTFS_SCRIPT) $(HELLO)/rootfs

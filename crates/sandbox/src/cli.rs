@@ -28,7 +28,7 @@ pub enum Command {
         /// Feed this file on stdin (default: /dev/null).
         #[arg(long)]
         stdin: Option<PathBuf>,
-        /// Write the report as JSON here.
+        /// Write the report as JSON here; `-` prints it on stdout after the program's output.
         #[arg(long)]
         report: Option<PathBuf>,
         /// Sample memory and CPU into this JSON file (see `vsbx plot`).
