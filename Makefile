@@ -73,7 +73,7 @@ fuzz:
 # Performance: vsbx-runtime vs runc and crun side by side (hyperfine, medians, ratios);
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; knobs in bench/run-bench.sh.
 .PHONY: bench
-bench: build
+bench: build runners
 	VSBX_RUNTIME=$(CURDIR)/$(RUNTIME) VSBX=$(CURDIR)/$(VSBX) ./bench/run-bench.sh
 
 # Engine integration tests (tests/engines): podman, Docker (dockerd + containerd started by the
