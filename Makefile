@@ -33,7 +33,7 @@ runners: $(SHELL_RUNNER_ROOTFS)/bin/busybox
 # The main job: run a sample untrusted script under the compute profile with limits,
 # print its output and the report.
 demo: deps build runners
-	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report /dev/stdout
+	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report -
 
 $(HELLO)/rootfs/bin/busybox: $(ROOTFS_SCRIPT)
 	$(ROOTFS_SCRIPT) $(HELLO)/rootfs
@@ -74,7 +74,7 @@ fuzz:
 # Performance: vsbx-runtime vs runc and crun side by side (hyperfine, medians, ratios);
 # writes docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; knobs in bench/run-bench.sh.
 .PHONY: bench
-bench: build
+bench: build runners
 	VSBX_RUNTIME=$(CURDIR)/$(RUNTIME) VSBX=$(CURDIR)/$(VSBX) ./bench/run-bench.sh
 
 # Engine integration tests (tests/engines): podman, Docker (dockerd + containerd started by the

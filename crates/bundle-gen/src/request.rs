@@ -184,17 +184,13 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-/// Parses a size (`64M`, `1G`, `512K`, bytes; binary suffixes, as in profile files). Zero is
-/// refused: no limit of this crate means "nothing".
+/// Parses a size (`64M`, `1.5G`, `512K`, bytes; binary suffixes) with `vsbx_size`, the one
+/// size parser of vsbx. Zero is refused: no limit of this crate means "nothing".
 pub fn parse_size(flag: &'static str, text: &str) -> Result<u64> {
-    match vsbx_policy::parse_size(text) {
-        Some(0) => Err(BundleError::flag(flag, text, "must be greater than zero")),
-        Some(bytes) => Ok(bytes),
-        None => Err(BundleError::flag(
-            flag,
-            text,
-            "not a size (expected a number with an optional K, M or G suffix, e.g. 64M)",
-        )),
+    match vsbx_size::parse(text) {
+        Ok(0) => Err(BundleError::flag(flag, text, "must be greater than zero")),
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(BundleError::flag(flag, text, e.to_string())),
     }
 }
 
@@ -349,12 +345,14 @@ mod tests {
         assert_eq!(parse_size("--memory", "1g").ok(), Some(1 << 30));
         assert_eq!(parse_size("--memory", "512K").ok(), Some(512 << 10));
         assert_eq!(parse_size("--memory", "4096").ok(), Some(4096));
+        assert_eq!(parse_size("--memory", "1.5G").ok(), Some(3 << 29));
         for bad in [
             "",
             "M",
             "64X",
             "-1M",
-            "1.5G",
+            "-1",
+            "1..5G",
             "0",
             "0M",
             "99999999999999999999G",

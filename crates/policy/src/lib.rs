@@ -37,7 +37,7 @@ pub use dangerous::{
 pub use error::{PolicyError, Result};
 pub use explain::{diff, explain};
 pub use hardening::{MASKED_PATHS, READONLY_PATHS, SANDBOX_GID, SANDBOX_UID};
-pub use limits::{parse_size, Limits};
+pub use limits::Limits;
 pub use loader::UNRESTRICTED;
 pub use oci::{
     FragmentOptions, PolicyFragment, ANNOTATION_ORIGIN, ANNOTATION_PROFILE, ANNOTATION_VERSION,

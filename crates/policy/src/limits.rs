@@ -1,5 +1,5 @@
-//! Resource limits a profile sets by default (memory, CPU, pids, open files, tmpfs sizes), and
-//! the size syntax of profile files ("64M").
+//! Resource limits a profile sets by default (memory, CPU, pids, open files, tmpfs sizes). Sizes
+//! in profile files ("64M", "1.5G") are parsed by `vsbx_size`, as every flag of vsbx.
 
 /// Concrete limits for one sandbox. A profile provides defaults ([`crate::Profile::limits`]);
 /// callers (`vsbx run --memory 64M`) override fields before calling `to_oci`.
@@ -46,24 +46,6 @@ impl Default for Limits {
     }
 }
 
-/// Parses a size such as `64M`, `1G`, `512k`, `4096` (bytes). Suffixes are binary (K = 1024).
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, suffix) = text.split_at(digits_end);
-    let number: u64 = digits.parse().ok()?;
-    let multiplier: u64 = match suffix.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => return None,
-    };
-    number.checked_mul(multiplier)
-}
-
 /// Formats bytes the way profile files write them (`64M`), for explain and diff.
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
@@ -80,13 +62,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_parse_and_format() {
-        assert_eq!(parse_size("64M"), Some(64 << 20));
-        assert_eq!(parse_size("1g"), Some(1 << 30));
-        assert_eq!(parse_size("512KiB"), Some(512 << 10));
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("12X"), None);
-        assert_eq!(parse_size("M"), None);
+    fn sizes_format() {
         assert_eq!(format_size(64 << 20), "64M");
         assert_eq!(format_size(1000), "1000");
     }

@@ -17,7 +17,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use crate::dangerous;
-use crate::limits::{parse_size, Limits};
+use crate::limits::Limits;
 use crate::profile::{NetworkAccess, Profile, ProfileId, SyscallPolicy};
 use crate::profile_file::{self, AllowEntry, ConditionEntry, ErrnoEntry, LimitsTable, ProfileFile};
 use crate::rules::{errno_value, ArgCondition, ErrnoAnswer, Operator, Permission, KNOWN_ERRNOS};
@@ -238,12 +238,10 @@ fn apply_allowlist_switch(
 fn size(value: &Option<String>, key: &str, source: &Source<'_>) -> Result<Option<u64>> {
     match value {
         None => Ok(None),
-        Some(text) => match parse_size(text) {
-            Some(bytes) if bytes > 0 => Ok(Some(bytes)),
-            _ => Err(source.invalid(
-                key,
-                format!("`{text}` is not a size (write e.g. \"64M\", \"1G\", \"512K\")"),
-            )),
+        Some(text) => match vsbx_size::parse(text) {
+            Ok(bytes) if bytes > 0 => Ok(Some(bytes)),
+            Ok(_) => Err(source.invalid(key, format!("`{text}` must be greater than zero"))),
+            Err(e) => Err(source.invalid(key, format!("`{text}` is {e}"))),
         },
     }
 }

@@ -287,8 +287,8 @@ pub fn create_from(
             Some(Msg::Ready) => break,
             Some(Msg::Hooks) => {
                 let state = record.hook_state(Status::Creating);
-                crate::hooks::run_all(Kind::Prestart, hooks, &state)?;
-                crate::hooks::run_all(Kind::CreateRuntime, hooks, &state)?;
+                crate::hooks::run_all(Kind::Prestart, hooks, &state, &[])?;
+                crate::hooks::run_all(Kind::CreateRuntime, hooks, &state, &[])?;
                 ours.send(&Msg::Go(String::new()))?;
             }
             Some(Msg::Failed(m)) => return Err(Error::other(m)),

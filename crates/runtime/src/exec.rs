@@ -1,4 +1,4 @@
-//! `exec`: runs a new process inside a running container. It joins every namespace of
+//! `exec`: runs a new process inside a running or created container. It joins every namespace of
 //! the container's init and its cgroups, then applies the process's confinement (from
 //! --process, or the bundle's process edited by the flags) exactly as the init does.
 
@@ -145,10 +145,11 @@ pub(crate) fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
 pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     crate::linux::sealed_exe::require()?;
     let (locked, rec) = root.open(&o.id)?;
+    // As runc: a created container takes execs too (its init waits for `start` inside the
+    // namespaces and cgroups it set up); only paused and stopped ones refuse.
     match rec.status(&locked.dir) {
-        Status::Running => {}
+        Status::Running | Status::Created => {}
         Status::Paused => return Err(Error::other("cannot exec in a paused container")),
-        Status::Created => return Err(Error::other("cannot exec in a created container")),
         _ => return Err(Error::other("cannot exec in a stopped container")),
     }
     let bundle_cfg = rec.bundle.join("config.json");

@@ -1,5 +1,5 @@
 //! OCI hooks: run a hook's program with the container state on its stdin, its own
-//! args and env, and an optional timeout. Where and when each kind runs is decided by
+//! args and env (or, where it has none, the caller's default), and an optional timeout. Where and when each kind runs is decided by
 //! the callers (container.rs for the runtime's hooks, linux::init for the container's).
 
 use std::io::Write;
@@ -48,7 +48,8 @@ impl Kind {
     }
 }
 
-/// Checks hook paths before anything is created.
+/// Checks every hook before anything is created (part of the config's validation): its path
+/// must be absolute and its timeout, if any, above zero.
 pub fn check(hooks: Option<&Hooks>) -> Result<()> {
     for kind in [
         Kind::Prestart,
@@ -77,10 +78,17 @@ pub fn check(hooks: Option<&Hooks>) -> Result<()> {
     Ok(())
 }
 
-/// Runs every hook of `kind` in order; the first failure stops and is returned.
-pub fn run_all(kind: Kind, hooks: Option<&Hooks>, state_json: &str) -> Result<()> {
+/// Runs every hook of `kind` in order; the first failure stops and is returned. A hook
+/// without an `env` of its own runs with `default_env` (the container process's for
+/// startContainer, as runc; none for the hooks run by the runtime on the host).
+pub fn run_all(
+    kind: Kind,
+    hooks: Option<&Hooks>,
+    state_json: &str,
+    default_env: &[String],
+) -> Result<()> {
     for (i, h) in kind.list(hooks).iter().enumerate() {
-        run_one(h, state_json).map_err(|e| {
+        run_one(h, state_json, default_env).map_err(|e| {
             Error::other(format!(
                 "hooks.{}[{i}] ({}): {e}",
                 kind.name(),
@@ -97,14 +105,14 @@ pub fn run_all_warn(kind: Kind, hooks: Option<&Hooks>, state_json: &str) -> Vec<
         .iter()
         .enumerate()
         .filter_map(|(i, h)| {
-            run_one(h, state_json)
+            run_one(h, state_json, &[])
                 .err()
                 .map(|e| format!("hooks.{}[{i}] ({}): {e}", kind.name(), h.path().display()))
         })
         .collect()
 }
 
-fn run_one(h: &Hook, state_json: &str) -> Result<()> {
+fn run_one(h: &Hook, state_json: &str, default_env: &[String]) -> Result<()> {
     let mut cmd = Command::new(h.path());
     if let Some(args) = h.args() {
         if let Some((arg0, rest)) = args.split_first() {
@@ -112,7 +120,8 @@ fn run_one(h: &Hook, state_json: &str) -> Result<()> {
         }
     }
     cmd.env_clear();
-    for kv in h.env().iter().flatten() {
+    // `env: []` is an empty environment; only a missing `env` takes the default.
+    for kv in h.env().as_deref().unwrap_or(default_env) {
         if let Some((k, v)) = kv.split_once('=') {
             cmd.env(k, v);
         }
@@ -166,23 +175,75 @@ mod tests {
             out.display(),
             out.display()
         ));
-        run_one(&h, r#"{"id":"x"}"#).unwrap();
+        run_one(&h, r#"{"id":"x"}"#, &["FOO=default".into()]).unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "{\"id\":\"x\"}bar\n"
         );
         let bad = hook(r#"{"path":"/bin/sh","args":["sh","-c","exit 3"]}"#);
-        assert!(run_one(&bad, "")
+        assert!(run_one(&bad, "", &[])
             .unwrap_err()
             .to_string()
             .contains("exit status: 3"));
     }
 
     #[test]
+    fn default_env_only_without_env_of_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let script = format!(
+            "echo \"${{FOO-unset}} ${{BAR-unset}}\" >> {}",
+            out.display()
+        );
+        let default = ["FOO=default".to_string(), "BAR=default".to_string()];
+        for env in ["", r#","env":[]"#, r#","env":["FOO=own"]"#] {
+            let h = hook(&format!(
+                r#"{{"path":"/bin/sh","args":["sh","-c",{}]{env}}}"#,
+                serde_json::to_string(&script).unwrap()
+            ));
+            run_one(&h, "", &default).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "default default\nunset unset\nown unset\n"
+        );
+    }
+
+    #[test]
+    fn check_names_the_bad_field() {
+        let hooks = |json: &str| -> Hooks { serde_json::from_str(json).unwrap() };
+        let ok =
+            hooks(r#"{"prestart":[{"path":"/bin/true","timeout":1}],"poststop":[{"path":"/x"}]}"#);
+        check(Some(&ok)).unwrap();
+        check(None).unwrap();
+        for (json, field) in [
+            (
+                r#"{"poststop":[{"path":"/x"},{"path":"rel"}]}"#,
+                "hooks.poststop[1].path",
+            ),
+            (
+                r#"{"startContainer":[{"path":"./x"}]}"#,
+                "hooks.startContainer[0].path",
+            ),
+            (
+                r#"{"createRuntime":[{"path":"/x","timeout":0}]}"#,
+                "hooks.createRuntime[0].timeout",
+            ),
+            (
+                r#"{"prestart":[{"path":"/x","timeout":-3}]}"#,
+                "hooks.prestart[0].timeout",
+            ),
+        ] {
+            let e = check(Some(&hooks(json))).unwrap_err().to_string();
+            assert!(e.starts_with(field), "{json}: {e}");
+        }
+    }
+
+    #[test]
     fn timeout_kills_the_hook() {
         let h = hook(r#"{"path":"/bin/sh","args":["sh","-c","sleep 10"],"timeout":1}"#);
         let t = Instant::now();
-        assert!(run_one(&h, "")
+        assert!(run_one(&h, "", &[])
             .unwrap_err()
             .to_string()
             .contains("timed out"));

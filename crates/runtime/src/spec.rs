@@ -119,6 +119,10 @@ pub(crate) fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
         }
     }
 
+    // Stricter than runc 1.1.5, which checks no hook and runs a relative path from the bundle
+    // directory: the spec requires absolute paths and timeouts above zero.
+    crate::hooks::check(spec.hooks().as_ref())?;
+
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if m.destination().as_os_str().is_empty() {
             return Err(Error::invalid(format!("mounts[{i}].destination: empty")));

@@ -28,7 +28,7 @@ pub enum Command {
         /// Feed this file on stdin (default: /dev/null).
         #[arg(long)]
         stdin: Option<PathBuf>,
-        /// Write the report as JSON here.
+        /// Write the report as JSON here; `-` prints it on stdout after the program's output.
         #[arg(long)]
         report: Option<PathBuf>,
         /// Sample memory and CPU into this JSON file (see `vsbx plot`).
@@ -41,7 +41,7 @@ pub enum Command {
         #[arg(long)]
         audit: Option<PathBuf>,
         /// Bytes kept of each of stdout and stderr, e.g. 1M.
-        #[arg(long = "output-cap", default_value = "1M")]
+        #[arg(long = "output-cap", default_value = "1M", allow_hyphen_values = true)]
         output_cap: String,
         /// Echo the program's output as it is even to a terminal (by default, escape
         /// sequences and other control characters are shown as \xNN there).
@@ -74,4 +74,74 @@ pub fn run_settings(output_cap: &str, monitor_interval: &str) -> Result<(u64, Du
         }
     };
     Ok((cap, every))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `vsbx run FLAGS prog.py`: the request's limits and run's own settings, or the error.
+    fn run_flags(flags: &[&str]) -> Result<(vsbx_bundle_gen::LimitOverrides, u64), String> {
+        let mut argv = vec!["vsbx", "run"];
+        argv.extend_from_slice(flags);
+        argv.push("prog.py");
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let Command::Run {
+            request,
+            output_cap,
+            monitor_interval,
+            files,
+            ..
+        } = cli.command
+        else {
+            panic!("not run");
+        };
+        let limits = request
+            .to_request(PathBuf::from("/nonexistent"), files)
+            .map_err(|e| e.to_string())?
+            .limits;
+        let (cap, _) = run_settings(&output_cap, &monitor_interval)?;
+        Ok((limits, cap))
+    }
+
+    #[test]
+    fn size_flags_share_one_syntax() {
+        let (limits, cap) = run_flags(&[
+            "--memory",
+            "1.5G",
+            "--tmp-size",
+            "0.5M",
+            "--output-size",
+            "64m",
+            "--output-cap",
+            "1.5K",
+        ])
+        .unwrap();
+        assert_eq!(limits.memory_bytes, Some(3 << 29));
+        assert_eq!(limits.tmp_bytes, Some(512 << 10));
+        assert_eq!(limits.output_bytes, Some(64 << 20));
+        assert_eq!(cap, 1536);
+        let (limits, cap) = run_flags(&["--memory", "512MiB", "--output-size", "4096"]).unwrap();
+        assert_eq!(limits.memory_bytes, Some(512 << 20));
+        assert_eq!(limits.output_bytes, Some(4096));
+        assert_eq!(cap, 1 << 20, "--output-cap's default");
+    }
+
+    #[test]
+    fn bad_sizes_fail_naming_the_flag() {
+        for (flag, text) in [
+            ("--memory", "lots"),
+            ("--memory", "1..5G"),
+            ("--memory", "-1"),
+            ("--memory", "0"),
+            ("--tmp-size", "5x"),
+            ("--output-size", "64MM"),
+            ("--output-cap", "-1M"),
+            ("--output-cap", ""),
+        ] {
+            let e = run_flags(&[flag, text]).expect_err(text);
+            assert!(e.starts_with(&format!("{flag} {text}:")), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
 }

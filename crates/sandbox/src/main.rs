@@ -73,7 +73,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            if let Some(r) = &report {
+            if let Some(r) = report.as_deref().filter(|r| !is_stdout(r)) {
                 if let Err(e) = check_writable(r) {
                     return fail(format!("--report {}: {e}", r.display()));
                 }
@@ -116,7 +116,16 @@ fn main() -> ExitCode {
             if let Some(r) = &report {
                 let mut text = serde_json::to_vec_pretty(&result.report).unwrap_or_default();
                 text.push(b'\n');
-                if let Err(e) = std::fs::write(r, text) {
+                // `-` appends to stdout as it is; opening /dev/stdout instead would truncate
+                // a file that stdout is redirected to, losing the program's output.
+                let written = if is_stdout(r) {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&text).and_then(|()| out.flush())
+                } else {
+                    std::fs::write(r, text)
+                };
+                if let Err(e) = written {
                     return fail(format!("--report {}: {e}", r.display()));
                 }
             }
@@ -149,6 +158,11 @@ fn interrupts() -> Result<SignalFd, String> {
         .map_err(|e| format!("blocking signals: {e}"))?;
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| format!("signalfd: {e}"))
+}
+
+/// `--report -`: the report goes to stdout.
+fn is_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// A report path must be writable without creating anything now: an existing file we

@@ -333,3 +333,90 @@ fn exec_into_paused_container_fails() {
     rt.exec(&["resume", &id]).assert_ok();
     exec_in(&rt, &id, &[], &["true"]).assert_ok();
 }
+
+#[test]
+fn exec_into_created_container_runs_inside_it() {
+    // runc 1.1.5 refuses exec only in stopped and paused containers: a created container's
+    // init waits for `start` inside its namespaces and cgroups, and an exec joins them.
+    let rt = Runtime::new("exec-created");
+    let mut b = Bundle::new("exec-created");
+    b.out_dir();
+    b.config()["hostname"] = json!("exec-created-host");
+    b.sh("echo ran > /out/ran; exec sleep 1000");
+    let id = unique_id("exec-created");
+    rt.create(&id, &b).assert_ok();
+    let init = rt.pid(&id);
+
+    let out = exec_in(
+        &rt,
+        &id,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "hostname; test -d /out && echo in-rootfs; exit 7",
+        ],
+    );
+    assert_eq!(
+        out.code(),
+        Some(7),
+        "exit code of the exec'd process: {out}"
+    );
+    assert_eq!(out.stdout, "exec-created-host\nin-rootfs\n", "{out}");
+    // The exec'd process shares the init's namespaces.
+    let out = exec_in(
+        &rt,
+        &id,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt",
+        ],
+    );
+    out.assert_ok();
+    let want = format!(
+        "{}\n{}\n",
+        ns_inode(&init.to_string(), "pid"),
+        ns_inode(&init.to_string(), "mnt")
+    );
+    assert_eq!(
+        out.stdout, want,
+        "joined the init's pid and mount namespaces"
+    );
+    // The container stays created and its program has not run.
+    assert_eq!(rt.state_json(&id)["status"], "created");
+    assert!(!b.path().join("out/ran").exists(), "the init's program ran");
+
+    // A detached exec with a pid file works too.
+    let pid_file = rt.scratch().join("exec.pid");
+    let pf = pid_file.display().to_string();
+    exec_in(
+        &rt,
+        &id,
+        &["--detach", "--pid-file", &pf],
+        &["sleep", "1000"],
+    )
+    .assert_ok();
+    let exec_pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(process_alive(exec_pid), "the detached process runs");
+
+    // And `start` still starts the init's program.
+    rt.start(&id).assert_ok();
+    let ran = b.path().join("out/ran");
+    assert!(
+        wait_until(|| ran.exists()),
+        "the init's program ran after start"
+    );
+    assert_eq!(rt.state_json(&id)["status"], "running");
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(init));
+    assert!(
+        wait_until(|| !process_alive(exec_pid)),
+        "the exec'd process is gone"
+    );
+}

@@ -8,6 +8,7 @@
 
 use serde_json::{json, Value};
 use std::fs;
+use std::process::Command;
 use std::time::{Duration, Instant};
 use vsbx_conformance::*;
 
@@ -280,4 +281,170 @@ fn hook_timeout_fails_create_quickly() {
         "create took {took:?} with a 1s hook timeout"
     );
     rt.assert_gone(&id, &b, None);
+}
+
+/// `env` as sorted lines, less what busybox's sh exports of its own (PWD, SHLVL; it adds a
+/// PATH only where none was given, so every environment below but the empty one has one).
+fn env_lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            let key = l.split('=').next().unwrap_or("");
+            !matches!(key, "PWD" | "OLDPWD" | "SHLVL" | "_")
+        })
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn in_container_hooks_get_the_process_env_unless_they_have_their_own() {
+    // runc 1.1.5 runs createContainer and startContainer hooks from its init, whose environment
+    // is then exactly process.env (by startContainer, plus HOME when it is unset): a hook
+    // without `env` gets that environment, a hook with `env` gets its own and nothing else,
+    // even when it is empty. (The hooks runc runs on the host, prestart, createRuntime,
+    // poststart and poststop, get runc's own environment instead; vsbx gives them none.)
+    let rt = Runtime::new("hook-start-env");
+    let mut b = Bundle::new("hook-start-env");
+    b.out_dir();
+    b.config()["process"]["env"] = json!([
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "FOO=from-process",
+        "WITH_SPACE=a b"
+    ]);
+    // createContainer runs before pivot_root, with the host's /bin/sh: it writes to the host
+    // path of /out.
+    let cc_out = b.path().join("out/hook-create-container");
+    let cc = format!("/bin/env > {}", cc_out.display());
+    b.config()["hooks"] = json!({
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", cc]}],
+        "startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-inherit"]},
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-own"],
+         "env": ["FOO=from-hook", "PATH=/bin"]},
+        {"path": "/bin/sh", "args": ["sh", "-c", "/bin/env > /out/hook-empty"], "env": []},
+    ]});
+    b.sh("/bin/env > /out/process; exec sleep 1000");
+    let id = unique_id("hook-start-env");
+    b.save();
+    rt.track(&id);
+    let path = b.path().display().to_string();
+    // A variable of the runtime's own environment must not reach the hooks.
+    rt.exec_command(
+        rt.command(&["create", "--bundle", &path, &id])
+            .env("VSBX_HOOK_MARKER", "from-the-runtime"),
+    )
+    .assert_ok();
+    rt.start(&id).assert_ok();
+    let done = b.path().join("out/process");
+    assert!(wait_until(
+        || done.exists() && !b.read_out("process").is_empty()
+    ));
+
+    let process = env_lines(&b.read_out("process"));
+    assert!(
+        process.contains(&"FOO=from-process".to_string()),
+        "{process:#?}"
+    );
+    assert!(
+        process.iter().any(|l| l.starts_with("HOME=")),
+        "{process:#?}"
+    );
+    // createContainer too, before the runtime adds HOME: process.env as it is.
+    assert_eq!(
+        env_lines(&b.read_out("hook-create-container")),
+        vec![
+            "FOO=from-process".to_string(),
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "WITH_SPACE=a b".to_string(),
+        ],
+        "a createContainer hook without env gets process.env"
+    );
+    let inherit = env_lines(&b.read_out("hook-inherit"));
+    assert_eq!(
+        inherit, process,
+        "a hook without env gets the process's env"
+    );
+    assert_eq!(
+        env_lines(&b.read_out("hook-own")),
+        vec!["FOO=from-hook".to_string(), "PATH=/bin".to_string()],
+        "a hook with env gets only its own"
+    );
+    let empty = env_lines(&b.read_out("hook-empty"));
+    assert!(
+        empty.iter().all(|l| l.starts_with("PATH=")),
+        "a hook with an empty env gets none (but the PATH its shell sets): {empty:#?}"
+    );
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn bad_hook_paths_and_timeouts_fail_create() {
+    // A relative path, in a hook create runs and in one it never reaches.
+    for kind in ["createRuntime", "poststop"] {
+        let rt = Runtime::new("hook-relative");
+        let marker = rt.scratch().join("ran");
+        let b = one_hook(
+            "hook-relative",
+            kind,
+            json!([{"path": "hook.sh", "args": ["hook.sh", marker]}]),
+        );
+        fs::write(b.path().join("hook.sh"), "#!/bin/sh\necho ran > \"$1\"\n").unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(b.path().join("hook.sh"))
+            .status()
+            .unwrap();
+        b.save();
+        let id = unique_id("hook-relative");
+        let out = rt.create(&id, &b);
+        if is_runc() {
+            // runc 1.1.5 checks no hook path; it runs them from the bundle directory, so a
+            // relative path names a file there.
+            out.assert_ok();
+            assert_eq!(marker.exists(), kind == "createRuntime", "{kind}: {out}");
+            rt.delete_force(&id).assert_ok();
+            continue;
+        }
+        // vsbx is deliberately stricter: the spec says a hook's path MUST be absolute, and a
+        // relative one would be looked up wherever the runtime happens to run. create refuses
+        // it before making anything, whichever kind it is.
+        assert_eq!(out.code(), Some(1), "{kind}: {out}");
+        out.assert_one_line_error();
+        assert!(
+            out.stderr.contains(&format!("hooks.{kind}[0].path")),
+            "{kind}: names the field: {out}"
+        );
+        assert!(!marker.exists(), "{kind}: the hook never ran");
+        rt.assert_gone(&id, &b, None);
+    }
+
+    // A timeout of zero or below: runc 1.1.5 runs the hook and fails create ("hook ran past
+    // specified timeout of 0.0s"); vsbx refuses the config naming the field, before it runs.
+    for timeout in [0, -1] {
+        let rt = Runtime::new("hook-timeout-zero");
+        let marker = rt.scratch().join("ran");
+        let b = one_hook(
+            "hook-timeout-zero",
+            "createRuntime",
+            json!([{"path": "/bin/sh", "args": ["sh", "-c", "echo ran > \"$0\"", marker],
+                    "timeout": timeout}]),
+        );
+        let id = unique_id("hook-timeout-zero");
+        let out = rt.create(&id, &b);
+        assert_eq!(out.code(), Some(1), "timeout {timeout}: {out}");
+        out.assert_one_line_error();
+        if is_runc() {
+            assert!(out.stderr.contains("timeout"), "{out}");
+        } else {
+            assert!(
+                out.stderr.contains("hooks.createRuntime[0].timeout"),
+                "names the field: {out}"
+            );
+            assert!(!marker.exists(), "the hook never ran");
+        }
+        rt.assert_gone(&id, &b, None);
+    }
 }

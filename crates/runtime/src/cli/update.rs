@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use vsbx_runtime::{control, Error, Result};
+use vsbx_runtime::{Error, Result};
 
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
@@ -12,15 +12,16 @@ pub struct UpdateArgs {
     /// A JSON file with linux.resources ("-" for stdin); the flags below override it.
     #[arg(short = 'r', long)]
     pub resources: Option<PathBuf>,
-    #[arg(long = "memory")]
+    /// Memory limit: bytes, or a number with a k, m, g or t suffix (1.5g); -1 for unlimited.
+    #[arg(long = "memory", allow_hyphen_values = true)]
     pub memory: Option<String>,
-    #[arg(long = "memory-reservation")]
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    #[arg(long = "kernel-memory")]
+    #[arg(long = "kernel-memory", allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
-    #[arg(long = "kernel-memory-tcp")]
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     #[arg(long = "cpu-shares", alias = "cpu-share")]
     pub cpu_shares: Option<u64>,
@@ -63,13 +64,21 @@ impl UpdateArgs {
             }
             None => LinuxResources::default(),
         };
-        let bytes = |v: &Option<String>| v.as_deref().map(control::parse_bytes).transpose();
+        // runc's forms: bytes, a K/M/G/T suffix (binary, fractions allowed), -1 = unlimited.
+        let bytes = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
+            v.as_deref()
+                .map(|s| {
+                    vsbx_size::parse_limit(s)
+                        .map_err(|e| Error::invalid(format!("--{flag} {s:?}: {e}")))
+                })
+                .transpose()
+        };
         let (limit, reservation, swap, kernel, kernel_tcp) = (
-            bytes(&self.memory)?,
-            bytes(&self.memory_reservation)?,
-            bytes(&self.memory_swap)?,
-            bytes(&self.kernel_memory)?,
-            bytes(&self.kernel_memory_tcp)?,
+            bytes("memory", &self.memory)?,
+            bytes("memory-reservation", &self.memory_reservation)?,
+            bytes("memory-swap", &self.memory_swap)?,
+            bytes("kernel-memory", &self.kernel_memory)?,
+            bytes("kernel-memory-tcp", &self.kernel_memory_tcp)?,
         );
         if limit.is_some()
             || reservation.is_some()
@@ -138,5 +147,70 @@ impl UpdateArgs {
             r.set_block_io(Some(b));
         }
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn update(flags: &[&str]) -> Result<oci_spec::runtime::LinuxResources, String> {
+        let mut argv = vec!["vsbx-runtime", "update"];
+        argv.extend_from_slice(flags);
+        argv.push("some-id");
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Some(Command::Update(a)) => a.resources().map_err(|e| e.to_string()),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_flags_take_runcs_sizes() {
+        for (text, bytes) in [
+            ("1024", 1024),
+            ("64m", 64 << 20),
+            ("64M", 64 << 20),
+            ("1G", 1 << 30),
+            ("1.5G", 3 << 29),
+            ("512k", 512 << 10),
+            ("512KiB", 512 << 10),
+            ("-1", -1),
+        ] {
+            let r = update(&["--memory", text, "--memory-swap", text]).unwrap();
+            let m = r.memory().unwrap();
+            assert_eq!(m.limit(), Some(bytes), "{text}");
+            assert_eq!(m.swap(), Some(bytes), "{text}");
+        }
+        let r = update(&["--memory-reservation", "32m", "--kernel-memory-tcp", "1m"]).unwrap();
+        let m = r.memory().unwrap();
+        assert_eq!(m.reservation(), Some(32 << 20));
+        assert_eq!(m.kernel_tcp(), Some(1 << 20));
+        assert_eq!(m.limit(), None);
+    }
+
+    #[test]
+    fn bad_sizes_fail_naming_the_flag() {
+        for (flag, text) in [
+            ("--memory", "lots"),
+            ("--memory", "5x"),
+            ("--memory", "-2"),
+            ("--memory", "1..5G"),
+            ("--memory-swap", ""),
+            ("--memory-reservation", "64MM"),
+            ("--kernel-memory", "-1M"),
+            ("--kernel-memory-tcp", "16E"),
+        ] {
+            let e = update(&[flag, text]).expect_err(text);
+            assert!(
+                e.starts_with(&format!("{flag} {text:?}: not a size")),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
     }
 }

@@ -161,7 +161,9 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
                 }
             }
         }
-        crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json)
+        // As runc, whose init holds process.env by now: a hook without env of its own gets it.
+        let env = process.env().as_deref().unwrap_or(&[]);
+        crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json, env)
     })?;
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -289,10 +291,12 @@ impl Ready {
             let mut state: serde_json::Value =
                 serde_json::from_str(&self.state_json).unwrap_or_default();
             state["status"] = serde_json::Value::from("created");
+            // The container process's environment for hooks without env of their own, as runc.
             crate::hooks::run_all(
                 Kind::StartContainer,
                 plan.spec.hooks().as_ref(),
                 &state.to_string(),
+                &self.env,
             )?;
         }
         let process = plan

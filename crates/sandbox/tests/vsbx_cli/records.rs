@@ -287,3 +287,46 @@ fn sigterm_of_vsbx_leaves_nothing_behind() {
 fn sigint_of_vsbx_leaves_nothing_behind() {
     interrupted_run_leaves_nothing(libc::SIGINT);
 }
+
+/// `--report -` prints the report on stdout after the program's output, also when stdout is
+/// a file (`make demo > log`): nothing truncates it, so the program's output stays.
+#[test]
+fn report_dash_goes_to_stdout_after_the_output() {
+    crate::support::ensure_shell_rootfs();
+    let dir = tempfile::Builder::new()
+        .prefix("vsbx-clitest-")
+        .tempdir()
+        .unwrap();
+    let log = dir.path().join("log");
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(vsbx_bin())
+        .args(["run", "-q", "--report", "-", &program("hello.sh")])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert!(leftovers(pid).is_empty(), "{:?}", leftovers(pid));
+    assert!(
+        !dir.path().join("-").exists(),
+        "no file named - was written"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let report = text
+        .strip_prefix("hello from sh\n")
+        .unwrap_or_else(|| panic!("the program's output first, then the report: {text:?}"));
+    let report: serde_json::Value = serde_json::from_str(report)
+        .unwrap_or_else(|e| panic!("the rest is the report as JSON ({e}): {text:?}"));
+    assert_eq!(report["exit_code"], 0, "{report}");
+    assert!(
+        report["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with(&format!("vsbx-{pid}-"))),
+        "{report}"
+    );
+}
