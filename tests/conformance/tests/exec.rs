@@ -232,8 +232,19 @@ fn exec_detach_with_pid_file() {
         "in the container's pid namespace"
     );
     let inner = b.path().join("out/exec-pid");
-    assert!(wait_until(|| inner.exists()));
-    let inner: i32 = fs::read_to_string(&inner).unwrap().trim().parse().unwrap();
+    // The shell creates the file before it writes the number: wait for a whole line.
+    let read = || {
+        fs::read_to_string(&inner)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+            .and_then(|s| s.trim().parse::<i32>().ok())
+    };
+    assert!(
+        wait_until(|| read().is_some()),
+        "no pid in {}",
+        inner.display()
+    );
+    let inner = read().unwrap();
     assert_ne!(
         inner, pid,
         "the pid file holds the host pid, not the container's"
