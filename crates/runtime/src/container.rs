@@ -110,6 +110,7 @@ pub fn create_from(
         seccomp,
         root_propagation,
     } = check_bundle(bundle.dir.as_path(), spec)?;
+    let apparmor = crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && console.is_none() {
         return Err(Error::invalid(
@@ -241,6 +242,7 @@ pub fn create_from(
         new_keyring: (!o.no_new_keyring).then(|| format!("_ses.{}", o.id)),
         preserve_fds: o.preserve_fds,
         console_socket,
+        apparmor,
         stdio: o.stdio,
         exec_fifo,
         caps,

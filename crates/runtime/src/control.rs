@@ -107,10 +107,15 @@ pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         &rec.id,
         &cgroups::v1_extra_controllers(Some(r)),
     )?;
-    let missing: Vec<PathBuf> = wanted
-        .into_iter()
-        .filter(|d| !rec.cgroup_dirs.contains(d))
-        .collect();
+    // v2 has one directory with every controller: nothing to join (and a caller in another
+    // cgroup than the creator's would compute another place for a relative path).
+    let missing: Vec<PathBuf> = match layout {
+        cgroups::Layout::Unified { .. } => Vec::new(),
+        cgroups::Layout::Legacy { .. } => wanted
+            .into_iter()
+            .filter(|d| !rec.cgroup_dirs.contains(d))
+            .collect(),
+    };
     if !missing.is_empty() {
         // The record names the new cgroups before they exist: if this update is killed
         // half-way, `delete` still finds and removes them.

@@ -37,6 +37,8 @@ pub struct ExecOptions {
     pub caps: Vec<String>,
     pub no_new_privs: bool,
     pub preserve_fds: u32,
+    /// --apparmor: the AppArmor profile for the process (replaces process.apparmorProfile).
+    pub apparmor: Option<String>,
 }
 
 /// Namespace types in the order they are joined: user first (it grants the rights to
@@ -89,6 +91,9 @@ pub(crate) fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
     p.set_env(Some(env));
     if let Some(cwd) = &o.cwd {
         p.set_cwd(cwd.clone());
+    }
+    if let Some(profile) = o.apparmor.as_ref().filter(|a| !a.is_empty()) {
+        p.set_apparmor_profile(Some(profile.clone()));
     }
     if let Some(u) = &o.user {
         let (uid, gid) = match u.split_once(':') {
@@ -176,6 +181,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         .and_then(|l| l.seccomp().as_ref())
         .map(crate::linux::seccomp::compile)
         .transpose()?;
+    let apparmor = crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::invalid("exec --tty --detach needs --console-socket"));
@@ -242,6 +248,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                 seccomp: seccomp.as_ref(),
                 console_sock: console_sock.as_ref(),
                 preserve_fds: o.preserve_fds,
+                apparmor: apparmor.clone(),
             };
             let err = match child(&theirs, &prepared) {
                 Ok(never) => match never {},
@@ -302,6 +309,8 @@ struct Prepared<'a> {
     seccomp: Option<&'a crate::linux::seccomp::Filters>,
     console_sock: Option<&'a OwnedFd>,
     preserve_fds: u32,
+    /// The AppArmor profile to apply, when AppArmor is enabled.
+    apparmor: Option<String>,
 }
 
 fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
@@ -313,9 +322,15 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
         seccomp,
         console_sock,
         preserve_fds,
+        ref apparmor,
     } = *prep;
     crate::linux::init::reset_signals();
     let _ = nix::sys::prctl::set_dumpable(false);
+    // Opened while /proc is the host's, written just before the process is confined.
+    let on_exec = apparmor
+        .clone()
+        .map(crate::linux::apparmor::OnExec::open)
+        .transpose()?;
     // Wait until the runtime has moved us into the container's cgroups.
     match chan.recv()? {
         Some(Msg::Go(_)) => {}
@@ -346,6 +361,9 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     let env = process::environment(p);
     let args = p.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
+    if let Some(a) = on_exec {
+        a.apply()?;
+    }
     process::become_process(&sys, p, personality, caps, seccomp, preserve_fds)?;
     Err(process::exec_process(&sys, p, seccomp, &exe, &env))
 }

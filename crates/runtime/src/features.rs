@@ -68,7 +68,7 @@ pub fn features() -> Value {
                 "knownFlags": crate::linux::seccomp::FLAGS,
                 "supportedFlags": crate::linux::seccomp::FLAGS
             },
-            "apparmor": {"enabled": false},
+            "apparmor": {"enabled": true},
             "selinux": {"enabled": false}
         },
         "annotations": {

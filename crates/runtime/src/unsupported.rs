@@ -15,12 +15,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     };
 
     if let Some(p) = spec.process() {
-        if p.apparmor_profile()
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            return refuse("process.apparmorProfile");
-        }
         if p.exec_cpu_affinity().is_some() {
             return refuse("process.execCPUAffinity");
         }

@@ -41,7 +41,7 @@ impl<'a> Manager<'a> {
     /// The manager for `dirs` (from `Layout::dirs_for`) on a host laid out as `layout`.
     pub fn new(layout: &'a Layout, dirs: &'a [PathBuf]) -> Self {
         let driver = match layout {
-            Layout::Unified { root } => Driver::V2 { root },
+            Layout::Unified { root, .. } => Driver::V2 { root },
             Layout::Legacy { .. } => Driver::V1,
         };
         Manager { driver, dirs }
@@ -344,6 +344,7 @@ mod tests {
         fs::write(dir.join("pids.max"), "").unwrap();
         let layout = Layout::Unified {
             root: root.to_path_buf(),
+            own: PathBuf::from("/"),
         };
         let dirs = [dir.clone()];
         let m = Manager::new(&layout, &dirs);

@@ -33,8 +33,9 @@ pub const DEFAULT_MOUNT: &str = "/sys/fs/cgroup";
 /// How the cgroup filesystems are mounted on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
-    /// cgroup2 mounted at `root`, with every controller.
-    Unified { root: PathBuf },
+    /// cgroup2 mounted at `root`, with every controller; `own` is our cgroup in it (the
+    /// `0::` line of /proc/self/cgroup).
+    Unified { root: PathBuf, own: PathBuf },
     /// v1 hierarchies: (controller list as named in /proc/self/cgroup, mount point).
     Legacy { hierarchies: Vec<Hierarchy> },
 }
@@ -92,7 +93,14 @@ impl Layout {
             }
         }
         if let Some(root) = v2_root {
-            return Layout::Unified { root };
+            let own = own_cgroups
+                .lines()
+                .find_map(|l| l.strip_prefix("0::"))
+                .unwrap_or("/");
+            return Layout::Unified {
+                root,
+                own: PathBuf::from(own),
+            };
         }
         let mut hierarchies = Vec::new();
         for line in own_cgroups.lines() {
@@ -119,8 +127,13 @@ impl Layout {
         Layout::Legacy { hierarchies }
     }
 
-    /// The directories for `cgroups_path` (runtime-spec: absolute is from the hierarchy
-    /// root, relative is from our own cgroup; absent means a relative path named by the id).
+    /// The directories for `cgroups_path`; absent means a relative path named by the id.
+    /// An absolute path is from the hierarchy's root. A relative one is placed as runc
+    /// places it: on v1 below our own cgroup in each hierarchy; on v2 below the PARENT of
+    /// our own cgroup, because v2 lets no cgroup both hold processes and hand controllers
+    /// to children, and ours holds at least us (`/system.slice/x.service` gives
+    /// `/system.slice/ID`, a login shell's `/user.slice/user-0.slice/session-1.scope` gives
+    /// `/user.slice/user-0.slice/ID`, the root cgroup gives `/ID`).
     pub fn dirs_for(
         &self,
         cgroups_path: Option<&Path>,
@@ -141,14 +154,9 @@ impl Layout {
             }
         };
         match self {
-            Layout::Unified { root } => {
-                let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-                let own = own
-                    .lines()
-                    .find_map(|l| l.strip_prefix("0::"))
-                    .unwrap_or("/")
-                    .to_owned();
-                Ok(vec![place(root, Path::new(&own))])
+            Layout::Unified { root, own } => {
+                let parent = own.parent().unwrap_or(Path::new("/"));
+                Ok(vec![place(root, parent)])
             }
             Layout::Legacy { hierarchies } => Ok(hierarchies
                 .iter()
@@ -338,8 +346,36 @@ mod tests {
         assert_eq!(
             Layout::parse(mi, "0::/\n"),
             Layout::Unified {
-                root: PathBuf::from("/sys/fs/cgroup")
+                root: PathBuf::from("/sys/fs/cgroup"),
+                own: PathBuf::from("/"),
             }
+        );
+    }
+
+    /// runc's placement on v2 (libcontainer/cgroups/fs2 defaultpath): relative paths go
+    /// next to the caller's cgroup, never inside it (the no-internal-processes rule made
+    /// `enabling +memory ... cgroup.subtree_control: Device or resource busy` for any
+    /// caller in a systemd service or session).
+    #[test]
+    fn v2_relative_paths_go_beside_our_cgroup() {
+        let mi = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        let at = |own: &str, path: Option<&str>| {
+            let l = Layout::parse(mi, &format!("0::{own}\n"));
+            l.dirs_for(path.map(Path::new), "c1", &[]).unwrap()
+        };
+        let one = |p: &str| vec![PathBuf::from(p)];
+        assert_eq!(
+            at("/system.slice/x.service", None),
+            one("/sys/fs/cgroup/system.slice/c1")
+        );
+        assert_eq!(
+            at("/user.slice/user-0.slice/session-1.scope", Some("pod/c1")),
+            one("/sys/fs/cgroup/user.slice/user-0.slice/pod/c1")
+        );
+        assert_eq!(at("/", None), one("/sys/fs/cgroup/c1"));
+        assert_eq!(
+            at("/system.slice/x.service", Some("/machine/c1")),
+            one("/sys/fs/cgroup/machine/c1")
         );
     }
 }

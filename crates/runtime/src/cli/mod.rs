@@ -203,10 +203,11 @@ pub struct ExecArgs {
     pub no_new_privs: bool,
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Accepted for compatibility; ignored (no SELinux/AppArmor support).
+    /// SELinux label of the process: refused (no SELinux support yet).
     #[arg(long = "process-label", hide = true)]
     pub process_label: Option<String>,
-    #[arg(long = "apparmor", hide = true)]
+    /// AppArmor profile for the process (applied where AppArmor is enabled).
+    #[arg(long = "apparmor")]
     pub apparmor: Option<String>,
 }
 
@@ -228,6 +229,7 @@ impl ExecArgs {
             caps: self.cap,
             no_new_privs: self.no_new_privs,
             preserve_fds: self.preserve_fds,
+            apparmor: self.apparmor,
         }
     }
 }

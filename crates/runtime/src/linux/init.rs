@@ -35,6 +35,8 @@ pub struct Plan {
     pub new_keyring: Option<String>,
     pub preserve_fds: u32,
     pub console_socket: Option<OwnedFd>,
+    /// process.apparmorProfile, when AppArmor is enabled (checked loaded by create).
+    pub apparmor: Option<String>,
     /// Descriptors to install as fds 0, 1 and 2 first thing.
     pub stdio: Option<[std::os::fd::RawFd; 3]>,
     /// Read end of the exec fifo, opened non-blocking before clone.
@@ -89,6 +91,12 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
     // user's binary sets it back as the kernel's rules say.
     let _ = nix::sys::prctl::set_dumpable(false);
+    // The AppArmor exec attribute is opened while /proc is still the host's.
+    let on_exec = plan
+        .apparmor
+        .clone()
+        .map(super::apparmor::OnExec::open)
+        .transpose()?;
     // The network namespace, left out of clone (see container::create). A user
     // namespace made by clone already gives us the rights, mapped or not.
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET)
@@ -188,6 +196,9 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     let args = process.args().as_deref().unwrap_or(&[]);
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
 
+    if let Some(a) = on_exec {
+        a.apply()?;
+    }
     process::become_process(
         sys,
         process,
@@ -549,6 +560,7 @@ mod tests {
             new_keyring: None,
             preserve_fds: 0,
             console_socket: None,
+            apparmor: None,
             stdio: None,
             exec_fifo: std::fs::File::open("/dev/null").unwrap().into(),
             caps: None,

@@ -1,6 +1,7 @@
 //! Linux mechanics: clone, namespaces, the init's setup sequence, mounts, devices,
 //! terminals and the process's final confinement.
 
+pub mod apparmor;
 pub mod clone;
 pub mod console;
 pub mod fdmount;
