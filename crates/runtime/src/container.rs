@@ -156,11 +156,26 @@ pub fn create_from(
     )?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let cgroup_dirs = layout.dirs_for(
+    let mut cgroup_dirs = layout.dirs_for(
         cgroups_path,
         &o.id,
         &cgroups::v1_extra_controllers(resources),
     )?;
+    let rootless = crate::rootless::is_rootless();
+    if rootless && !cgroup_dirs.iter().all(|d| may_create(d)) {
+        // No delegated subtree to write in: run without cgroups, as runc does.
+        if resources.is_some_and(asks_for_limits) {
+            warn(&format!(
+                "linux.resources: not applied: running rootless without a cgroup this user may \
+                 write ({} is not writable)",
+                cgroup_dirs
+                    .first()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        cgroup_dirs.clear();
+    }
 
     let locked = claim_id(root, &o.id)?;
     let mut undo = Undo {
@@ -202,8 +217,12 @@ pub fn create_from(
     let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
     undo.cgroups_made = cgroup.create()?;
     cgroup.init_cpusets()?;
-    cgroup.apply_devices(&device_rules)?;
-    if let Some(r) = resources {
+    // Rootless: a user namespace cannot make device nodes, and the device controller is
+    // root's to program.
+    if !rootless {
+        cgroup.apply_devices(&device_rules)?;
+    }
+    if let Some(r) = resources.filter(|_| !cgroup_dirs.is_empty()) {
         for w in cgroup.apply_resources(r)? {
             warn(&w);
         }
@@ -317,6 +336,26 @@ pub fn create_from(
         record,
         channel: ours,
     })
+}
+
+/// Whether this process may make the cgroup directory `dir`: its nearest existing
+/// ancestor is writable to us.
+fn may_create(dir: &Path) -> bool {
+    let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
+        return false;
+    };
+    rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok()
+}
+
+/// Whether linux.resources asks for any limit (device rules aside).
+fn asks_for_limits(r: &oci_spec::runtime::LinuxResources) -> bool {
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.unified().as_ref().is_some_and(|u| !u.is_empty())
 }
 
 /// Claims `id` under `root`, first cleaning what a create of the same id that died left

@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod linux;
 pub mod log;
 pub mod proc;
+pub mod rootless;
 pub mod run;
 pub mod spec;
 pub mod specgen;

@@ -73,7 +73,10 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
     ) {
         vsbx_runtime::linux::sealed_exe::ensure()?;
     }
-    let root = Root::new(cli.root.clone());
+    let root = Root::new(match &cli.root {
+        Some(dir) => dir.clone(),
+        None => vsbx_runtime::rootless::default_state_root()?,
+    });
     if !matches!(command, Command::Spec { .. } | Command::Features) {
         // runc makes --root (and its parents) for every container command.
         root.ensure()?;

@@ -14,9 +14,9 @@ pub use update::UpdateArgs;
 #[derive(Parser, Debug)]
 #[command(name = "vsbx-runtime", about = "A runc-compatible OCI runtime built for running untrusted code", version = VERSION, disable_version_flag = true)]
 pub struct Cli {
-    /// Directory for container state.
-    #[arg(long, global = true, default_value = "/run/vsbx")]
-    pub root: PathBuf,
+    /// Directory for container state [default: /run/vsbx; rootless: $XDG_RUNTIME_DIR/vsbx].
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write log lines (errors, warnings, debug) to this file.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,

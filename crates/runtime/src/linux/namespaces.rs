@@ -91,16 +91,68 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
 
 /// Writes uid_map and gid_map of `pid` (the runtime is root, so no setgroups=deny).
 pub fn write_id_maps(pid: i32, uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<()> {
-    for (file, maps, field) in [
-        ("uid_map", uids, "uidMappings"),
-        ("gid_map", gids, "gidMappings"),
-    ] {
+    let rootless = crate::rootless::is_rootless();
+    let own = [
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    ];
+    for (i, (file, maps, field, helper)) in [
+        ("uid_map", uids, "uidMappings", "newuidmap"),
+        ("gid_map", gids, "gidMappings", "newgidmap"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if maps.is_empty() {
             continue;
         }
         let path = format!("/proc/{pid}/{file}");
+        if rootless && !only_maps(maps, own[i]) {
+            // More than our own id: the setuid helper checks /etc/sub[ug]id and writes it.
+            helper_map(helper, pid, maps, field)?;
+            continue;
+        }
+        if rootless && file == "gid_map" {
+            // An unprivileged writer may map its own gid only once setgroups is denied.
+            let sg = format!("/proc/{pid}/setgroups");
+            std::fs::write(&sg, "deny")
+                .map_err(|e| Error::os(format!("linux.{field}: writing {sg}"), e))?;
+        }
         std::fs::write(&path, map_text(maps))
             .map_err(|e| Error::os(format!("linux.{field}: writing {path}"), e))?;
+    }
+    Ok(())
+}
+
+/// Whether `maps` is one mapping of size 1 onto host id `id`.
+fn only_maps(maps: &[LinuxIdMapping], id: u32) -> bool {
+    matches!(maps, [m] if m.size() == 1 && m.host_id() == id)
+}
+
+/// Runs `newuidmap`/`newgidmap PID ID HOSTID SIZE...`.
+fn helper_map(helper: &str, pid: i32, maps: &[LinuxIdMapping], field: &str) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd.output().map_err(|e| {
+        Error::os(
+            format!(
+                "linux.{field}: mapping more than your own id needs {helper} (Debian package uidmap)"
+            ),
+            e,
+        )
+    })?;
+    if !out.status.success() {
+        return Err(Error::other(format!(
+            "linux.{field}: {helper} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(())
 }

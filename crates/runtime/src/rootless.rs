@@ -1,0 +1,55 @@
+//! Running without root: as an ordinary user, or as root of a user namespace this runtime
+//! did not make (runc's two cases). What changes then:
+//!
+//! - state lives under `$XDG_RUNTIME_DIR/vsbx` unless `--root` says otherwise;
+//! - id maps of the container's user namespace are written as the kernel lets an
+//!   unprivileged writer (setgroups "deny" first, only its own ids), or by the setuid
+//!   helpers `newuidmap`/`newgidmap` for subordinate ranges;
+//! - cgroups are used only where the user may write (a delegated subtree); elsewhere the
+//!   container runs without them, with a warning when linux.resources asked for limits;
+//! - device cgroup rules are skipped: a user namespace cannot make device nodes anyway.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// Whether this process runs rootless (decided once).
+pub fn is_rootless() -> bool {
+    static ROOTLESS: OnceLock<bool> = OnceLock::new();
+    *ROOTLESS.get_or_init(|| {
+        !rustix::process::geteuid().is_root()
+            || std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_map(&m))
+    })
+}
+
+/// The initial user namespace maps every id to itself: `0 0 4294967295`.
+fn is_initial_map(map: &str) -> bool {
+    let f: Vec<&str> = map.split_whitespace().collect();
+    f == ["0", "0", "4294967295"]
+}
+
+/// The default `--root`: `/run/vsbx` for root, `$XDG_RUNTIME_DIR/vsbx` rootless.
+pub fn default_state_root() -> Result<PathBuf> {
+    if !is_rootless() {
+        return Ok(PathBuf::from("/run/vsbx"));
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => Ok(PathBuf::from(dir).join("vsbx")),
+        None => Err(Error::invalid(
+            "running rootless without XDG_RUNTIME_DIR: give --root (a directory only you can write)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_initial_map_is_recognised() {
+        assert!(is_initial_map("         0          0 4294967295\n"));
+        assert!(!is_initial_map("         0       1000          1\n"));
+        assert!(!is_initial_map("0 100000 65536\n1 1000 1\n"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Rootless: an ordinary user runs the runtime on the bundle `spec --rootless` writes for it
+//! (its own uid and gid mapped to root of a new user namespace), with no `--root` (state under
+//! `$XDG_RUNTIME_DIR`), on a host where it may not write any cgroup. runc 1.1.5 runs it; so
+//! must vsbx: the container prints its uid map, `state` sees it, `delete` removes it, and the
+//! state directory keeps nothing. The test user `vsbxtest` is made by the test if missing.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use vsbx_conformance::*;
+
+const USER: &str = "vsbxtest";
+
+fn uid_of(user: &str) -> u32 {
+    let exists = Command::new("id").arg("-u").arg(user).output().unwrap();
+    if !exists.status.success() {
+        let made = Command::new("useradd")
+            .args(["-M", "-s", "/bin/sh", user])
+            .status()
+            .expect("useradd");
+        assert!(made.success(), "useradd {user} failed");
+    }
+    let out = Command::new("id").arg("-u").arg(user).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Runs `sh -c SCRIPT` as the test user, with XDG_RUNTIME_DIR set; returns its output.
+fn as_user(script: &str, xdg: &str) -> std::process::Output {
+    Command::new("runuser")
+        .args(["-u", USER, "--", "env"])
+        .arg(format!("XDG_RUNTIME_DIR={xdg}"))
+        .args(["sh", "-c", script])
+        .output()
+        .expect("runuser")
+}
+
+#[test]
+fn an_ordinary_user_runs_the_rootless_spec() {
+    let uid = uid_of(USER);
+    let dir = TempDir::new("rootless");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let b = Bundle::new("rootless");
+    let bundle = dir.path().join("bundle");
+    fs::create_dir(&bundle).unwrap();
+    fs::set_permissions(&bundle, fs::Permissions::from_mode(0o777)).unwrap();
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(b.rootfs())
+        .arg(bundle.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let xdg = dir.path().join("xdg");
+    fs::create_dir(&xdg).unwrap();
+    Command::new("chown")
+        .args([USER, &xdg.display().to_string()])
+        .status()
+        .unwrap();
+    fs::set_permissions(&xdg, fs::Permissions::from_mode(0o700)).unwrap();
+    let rt = runtime().display().to_string();
+    let bdir = bundle.display().to_string();
+    let xdg = xdg.display().to_string();
+
+    // The spec is written by the user, so that it maps the user's own ids.
+    let spec = as_user(&format!("cd '{bdir}' && '{rt}' spec --rootless"), &xdg);
+    assert!(spec.status.success(), "spec --rootless: {spec:?}");
+    let cfg = bundle.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(config["linux"]["uidMappings"][0]["hostID"], uid);
+    config["process"]["terminal"] = false.into();
+    config["process"]["args"] = serde_json::json!(["cat", "/proc/self/uid_map"]);
+    fs::write(&cfg, config.to_string()).unwrap();
+
+    // Output to a file the user owns (runc fchowns its stdio to the container's root).
+    let id = unique_id("rootless");
+    let script = format!(
+        "cd '{bdir}' && '{rt}' run {id} > '{xdg}/out' 2> '{xdg}/err'; echo rc=$?; cat '{xdg}/out' '{xdg}/err'; \
+         '{rt}' state {id} >/dev/null 2>&1 && echo still-there; ls '{xdg}'/*/ 2>/dev/null | grep -c {id}"
+    );
+    let out = as_user(&script, &xdg);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rc=0"), "rootless run failed:\n{text}");
+    let map: Vec<String> = text
+        .lines()
+        .find(|l| l.split_whitespace().count() == 3 && l.trim_start().starts_with('0'))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        map,
+        ["0".to_string(), uid.to_string(), "1".to_string()],
+        "the container's uid map should map root to the user:\n{text}"
+    );
+    assert!(
+        !text.contains("still-there"),
+        "the container outlived run:\n{text}"
+    );
+    assert!(
+        text.trim_end().ends_with('0'),
+        "the state directory keeps the container:\n{text}"
+    );
+}
