@@ -20,7 +20,7 @@ use crate::linux::init::{self, Plan};
 use crate::linux::mount_opts;
 use crate::linux::namespaces::{self, Namespaces};
 use crate::linux::process::{self, CapSets};
-use crate::linux::sync::{Channel, Msg};
+use crate::linux::protocol::{self, Channel};
 use crate::proc;
 use crate::spec::Bundle;
 use crate::state::{Claim, Locked, Record, Root, Status, EXEC_FIFO};
@@ -300,34 +300,24 @@ pub fn create_from(
     }
     record.pid = pid;
     let hooks = spec.hooks().as_ref();
-    ours.send(&Msg::Go(record.hook_state(Status::Creating)))?;
-    cgroup.join(pid)?;
-    ours.send(&Msg::Joined)?;
-    loop {
-        match ours.recv()? {
-            Some(Msg::Ready) => break,
-            Some(Msg::Hooks) => {
-                let state = record.hook_state(Status::Creating);
-                crate::hooks::run_all(Kind::Prestart, hooks, &state, &[])?;
-                crate::hooks::run_all(Kind::CreateRuntime, hooks, &state, &[])?;
-                ours.send(&Msg::Go(String::new()))?;
-            }
-            Some(Msg::Failed(m)) => return Err(Error::other(m)),
-            Some(other) => {
-                return Err(Error::other(format!(
-                    "unexpected message from the init: {other:?}"
-                )))
-            }
-            None => return Err(Error::other("the container init exited during setup")),
-        }
-    }
+    protocol::parent::setup(
+        &ours,
+        record.hook_state(Status::Creating),
+        protocol::runtime_hooks(hooks),
+        || cgroup.join(pid),
+        || {
+            let state = record.hook_state(Status::Creating);
+            crate::hooks::run_all(Kind::Prestart, hooks, &state, &[])?;
+            crate::hooks::run_all(Kind::CreateRuntime, hooks, &state, &[])
+        },
+    )?;
     record.pid_start = proc::start_time(pid).unwrap_or(0);
     record.creating = None;
     locked.write(&record)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
     }
-    ours.send(&Msg::Ack)?;
+    protocol::parent::ack(&ours)?;
     undo.disarm();
     Ok(Created {
         pid,
@@ -410,7 +400,8 @@ fn kill_all(rec: &Record) {
 /// making a pid namespace takes a hop: the new pid namespace must belong to the joined
 /// user namespace, and a process enters a pid namespace only at its birth. So a
 /// short-lived intermediate joins the user namespace and clones the init as the
-/// runtime's own child (CLONE_PARENT), reports its pid over the channel and exits.
+/// runtime's own child (CLONE_PARENT), reports its pid over the channel and exits (see
+/// linux::protocol).
 fn spawn_init(
     ns: &namespaces::Namespaces,
     flags: CloneFlags,
@@ -430,31 +421,24 @@ fn spawn_init(
             let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
                 .ctx(|| "linux.namespaces: joining the user namespace".into())
                 .and_then(|()| clone_into((libc::CLONE_PARENT | libc::CLONE_NEWPID) as u64));
-            let msg = match cloned {
+            let cloned = match cloned {
                 Ok(Forked::Child) => return Ok(Forked::Child), // the init
-                Ok(Forked::Parent { pid, .. }) => Msg::Spawned(pid),
-                Err(e) => Msg::Failed(e.to_string()),
+                Ok(Forked::Parent { pid, .. }) => Ok(pid),
+                Err(e) => Err(e),
             };
-            let code = i32::from(!matches!(msg, Msg::Spawned(_)));
-            let _ = theirs.send(&msg);
+            let code = i32::from(cloned.is_err());
+            protocol::child::spawned(theirs, cloned);
             // SAFETY: the intermediate leaves at once, running none of our exit handlers.
             unsafe { libc::_exit(code) }
         }
         Forked::Parent { pid: hop, .. } => {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(hop), None);
-            match ours.recv()? {
-                Some(Msg::Spawned(pid)) => {
-                    // The init is our child: its pid cannot be reused before we reap it.
-                    Ok(Forked::Parent {
-                        pid,
-                        pidfd: pidfd_of(pid),
-                    })
-                }
-                Some(Msg::Failed(m)) => Err(Error::other(m)),
-                other => Err(Error::other(format!(
-                    "unexpected message while cloning the init: {other:?}"
-                ))),
-            }
+            let pid = protocol::parent::spawned(ours)?;
+            // The init is our child: its pid cannot be reused before we reap it.
+            Ok(Forked::Parent {
+                pid,
+                pidfd: pidfd_of(pid),
+            })
         }
     }
 }
@@ -587,10 +571,9 @@ pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
 /// Releases the init of a container this process just created, over the sync channel
 /// (no exec fifo round trip; the fifo is removed all the same, so `state` says running).
 pub fn release_created(c: &Created) -> Result<()> {
-    c.channel.send(&Msg::Start)?;
+    protocol::parent::start(&c.channel)?;
     if has_poststart(&c.record) {
-        // The channel is close-on-exec in the init: EOF once the user's program runs.
-        while let Ok(Some(_)) = c.channel.recv() {}
+        protocol::parent::wait_exec(&c.channel);
     }
     started(&c.locked, &c.record)
 }

@@ -15,7 +15,7 @@ use crate::linux::clone::{clone_into, Forked};
 use crate::linux::console;
 use crate::linux::namespaces::flag;
 use crate::linux::process::{self, CapSets};
-use crate::linux::sync::{Channel, Msg};
+use crate::linux::protocol::{self, parent::Exec, Channel};
 use crate::linux::sys::{Host, Syscall};
 use crate::spec;
 use crate::state::{Root, Status};
@@ -254,7 +254,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            let _ = theirs.send(&Msg::Failed(err.to_string()));
+            protocol::child::failed(&theirs, &err);
             // Neither nix 0.29 nor rustix 1 (without its "runtime" feature) wraps _exit.
             // SAFETY: _exit takes an integer and never returns; it leaves at once without
             // the parent's exit handlers, which this copy of the process must not run.
@@ -275,19 +275,10 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         reap(pid);
         return Err(e);
     }
-    ours.send(&Msg::Go(String::new()))?;
-    // The channel is close-on-exec: EOF means execve succeeded.
-    match ours.recv()? {
-        None => {}
-        Some(Msg::Failed(m)) => {
-            reap(pid);
-            return Err(Error::other(m));
-        }
-        Some(other) => {
-            return Err(Error::other(format!(
-                "unexpected message from the exec'd process: {other:?}"
-            )))
-        }
+    // The channel is close-on-exec: its end means execve succeeded.
+    if let Exec::Failed(m) = protocol::parent::release_exec(&ours)? {
+        reap(pid);
+        return Err(Error::other(m));
     }
     if let Some(pf) = &o.pid_file {
         crate::container::write_pid_file(pf, pid)?;
@@ -332,14 +323,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
         .map(crate::linux::apparmor::OnExec::open)
         .transpose()?;
     // Wait until the runtime has moved us into the container's cgroups.
-    match chan.recv()? {
-        Some(Msg::Go(_)) => {}
-        other => {
-            return Err(Error::other(format!(
-                "exec: expected go from the runtime, got {other:?}"
-            )))
-        }
-    }
+    protocol::child::exec_go(chan)?;
     let sys = Host;
     for (f, fd) in joins {
         sys.setns(fd.as_fd(), *f)

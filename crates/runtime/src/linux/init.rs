@@ -1,10 +1,24 @@
-//! The container init: what runs in the child after clone, top to bottom.
+//! The container init: what runs in the child after clone, top to bottom. Its messages
+//! with the runtime (in quotes) are in linux::protocol, with the runtime's side.
 //!
-//! 1. wait for the runtime (maps written, cgroups joined), join namespaces by path
-//! 2. filesystem: propagation, rootfs bind, mounts, /dev, pivot_root, masks, read-only
-//! 3. hostname, domainname, terminal, executable lookup  -> tell the runtime "ready"
-//! 4. wait for `start` on the exec fifo
-//! 5. rlimits, user, capabilities, no_new_privs, fds, execve
+//! 1. signals reset, stdio installed, not dumpable; unshare(net) for a new network
+//!    namespace (unless a user namespace is joined: then after it, in step 3)
+//! 2. wait for the runtime: "go" with the state for the hooks (id maps written); with a
+//!    new cgroup namespace also "joined" (its root must be our cgroup)
+//! 3. join namespaces by path (after a joined user namespace, unshare the new ones),
+//!    time namespace, unshare(cgroup), lo up, session keyring, root in a user namespace
+//! 4. filesystem: rootfs propagation and bind, mounts, /dev, cwd check; then, before
+//!    pivot_root, "joined" (unless taken in step 2), "hooks" for the runtime's prestart
+//!    and createRuntime hooks if any, and the createContainer hooks; pivot_root,
+//!    sysctls, readonlyPaths, maskedPaths, read-only root, root propagation
+//! 5. hostname, domainname, terminal, chdir, executable lookup
+//! 6. fds, rlimits, scheduling, personality, umask, seccomp (without no_new_privs),
+//!    user, capabilities, no_new_privs  -> tell the runtime "ready", wait for "ack"
+//! 7. wait for start: a byte on the exec fifo, or "start" on the channel (attached run)
+//! 8. startContainer hooks, seccomp (with no_new_privs), execve
+//!
+//! A failure before step 7 is sent to the runtime ("err") and the init exits; from
+//! step 7 on only the container's stderr can show it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -17,8 +31,8 @@ use oci_spec::runtime::Spec;
 use super::console;
 use super::namespaces::{self, Namespaces, NEWTIME};
 use super::process::{self, CapSets};
+use super::protocol::{self, child::Wake, Channel};
 use super::rootfs::{self, RootfsContext};
-use super::sync::{Channel, Msg};
 use super::sys::{Host, Syscall};
 use crate::error::{Context, Error, Result};
 use crate::hooks::Kind;
@@ -65,7 +79,7 @@ pub fn run(plan: Plan, chan: Channel) -> Failure {
             Err(e) => Failure::AfterStart(e),
         },
         Err(e) => {
-            let _ = chan.send(&Msg::Failed(e.to_string()));
+            protocol::child::failed(&chan, &e);
             Failure::Reported
         }
     }
@@ -108,20 +122,10 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     // If the runtime dies during setup, the next send or receive on the channel fails
     // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
 
-    let state_json = match chan.recv()? {
-        Some(Msg::Go(state)) => state,
-        other => {
-            return Err(Error::other(format!(
-                "init: expected go from the runtime, got {other:?}"
-            )))
-        }
-    };
     // With a cgroup namespace to make, its root must be our cgroup: wait until the
     // runtime has moved us. Otherwise the mounts go ahead while it does.
     let cgroupns = plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP);
-    if cgroupns {
-        wait_joined(chan)?;
-    }
+    let state_json = protocol::child::go(chan, cgroupns)?;
     join_namespaces(sys, plan)?;
     if cgroupns {
         sys.unshare(CloneFlags::CLONE_NEWCGROUP)
@@ -152,23 +156,10 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
 
     let cwd = process.cwd();
     filesystem(sys, plan, in_userns, cwd, || {
-        if !cgroupns {
-            wait_joined(chan)?;
-        }
         // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
         // runtime's namespaces (the runtime runs them), createContainer in ours.
         let hooks = spec.hooks().as_ref();
-        if !Kind::Prestart.list(hooks).is_empty() || !Kind::CreateRuntime.list(hooks).is_empty() {
-            chan.send(&Msg::Hooks)?;
-            match chan.recv()? {
-                Some(Msg::Go(_)) => {}
-                other => {
-                    return Err(Error::other(format!(
-                        "init: expected go after the hooks, got {other:?}"
-                    )))
-                }
-            }
-        }
+        protocol::child::before_pivot(chan, cgroupns, protocol::runtime_hooks(hooks))?;
         // As runc, whose init holds process.env by now: a hook without env of its own gets it.
         let env = process.env().as_deref().unwrap_or(&[]);
         crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json, env)
@@ -207,15 +198,7 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
         plan.seccomp.as_ref(),
         plan.preserve_fds,
     )?;
-    chan.send(&Msg::Ready)?;
-    match chan.recv()? {
-        Some(Msg::Ack) => {}
-        other => {
-            return Err(Error::other(format!(
-                "init: expected ack from the runtime, got {other:?}"
-            )))
-        }
-    }
+    protocol::child::ready(chan)?;
     Ok(Ready {
         exe,
         env,
@@ -345,10 +328,10 @@ fn wait_for_start(fifo: &OwnedFd, chan: &Channel) -> Result<()> {
         let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let (fifo_ready, chan_ready) = (ready(&fds[0]), ready(&fds[1]));
         if chan_open && chan_ready {
-            match chan.recv() {
-                Ok(Some(Msg::Start)) => return Ok(()),
-                Ok(None) | Err(_) => chan_open = false,
-                Ok(Some(_)) => {}
+            match protocol::child::start_message(chan) {
+                Wake::Start => return Ok(()),
+                Wake::Closed => chan_open = false,
+                Wake::Other => {}
             }
         }
         if fifo_ready {
@@ -373,15 +356,6 @@ pub fn reset_signals() {
                 libc::signal(sig, libc::SIG_DFL);
             }
         }
-    }
-}
-
-fn wait_joined(chan: &Channel) -> Result<()> {
-    match chan.recv()? {
-        Some(Msg::Joined) => Ok(()),
-        other => Err(Error::other(format!(
-            "init: expected the cgroup join from the runtime, got {other:?}"
-        ))),
     }
 }
 
