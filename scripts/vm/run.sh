@@ -108,12 +108,14 @@ wall=$(($(date +%s) - start))
 [ ! -s "$out/stderr" ] || { echo "--- stderr ---"; cat "$out/stderr"; } >&2
 
 if [ "$timed_out" = 1 ]; then
+    tmpjob=""  # keep the job directory (and its console.log) for a look
     echo "vm: error: timeout after ${timeout}s; last console lines ($out/console.log):" >&2
     tail -n 20 "$out/console.log" >&2
     exit 124
 fi
 if [ ! -f "$out/rc" ]; then
-    echo "vm: error: guest stopped (qemu exit $qemu_rc) without a job result; last console lines:" >&2
+    tmpjob=""
+    echo "vm: error: guest stopped (qemu exit $qemu_rc) without a job result; last console lines ($out/console.log):" >&2
     tail -n 20 "$out/console.log" >&2
     exit 125
 fi
