@@ -37,7 +37,7 @@ if [ ! -x "$QEMU_BIN" ]; then
     debs="$VM_WORK/debs"
     rm -rf "$debs" "$VM_WORK/qemu.tmp"
     mkdir -p "$debs" "$VM_WORK/qemu.tmp"
-    (cd "$debs" && apt-get download -qq qemu-system-x86 qemu-system-common) ||
+    (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root qemu-system-x86 qemu-system-common) ||
         die "apt-get download qemu-system-x86 qemu-system-common failed"
     for deb in "$debs"/*.deb; do dpkg -x "$deb" "$VM_WORK/qemu.tmp"; done
     rm -rf "$VM_WORK/qemu"
