@@ -126,3 +126,14 @@ security-vsbx:
 
 security-runc:
 	VSBX_TEST_RUNTIME=runc $(CARGO) test -p vsbx-security --no-fail-fast -- --test-threads=2
+
+# Real-host test bed (tests/vm/README.md): a Debian 12 guest (systemd 252 as init, pure
+# cgroup v2, AppArmor) under qemu TCG runs runc, crun and vsbx-runtime side by side, bare and
+# under podman. Not part of `make test` yet: vsbx fails there today (issue 12).
+.PHONY: vm-image vm-smoke
+vm-image:
+	./scripts/vm/host-deps.sh
+	./scripts/vm/build-image.sh
+
+vm-smoke: build
+	./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)
