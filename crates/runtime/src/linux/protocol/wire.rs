@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 
 /// The largest message either side sends or accepts (the biggest is `State`, the
 /// container's state JSON with its annotations). A datagram over it is refused by name,
-/// never cut.
-pub(super) const MAX_MESSAGE: usize = 128 << 10;
+/// never cut. Kept under glibc's mmap threshold (128 KiB), so that the receive buffer comes
+/// from the heap instead of an mmap/munmap pair per message.
+pub(super) const MAX_MESSAGE: usize = 120 << 10;
 
 /// One end of the channel between the runtime and the container init (or the exec'd
 /// process). Only [`super`] speaks on it: the conversation is written down there.
