@@ -132,7 +132,7 @@ pub fn create_from(
         .unwrap_or_default();
     let ns = Namespaces::resolve(linux)?;
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
-        crate::linux::sysctl::check(sysctl, ns.new)?;
+        crate::linux::sysctl::check(sysctl, ns.own())?;
     }
     if !time_offsets_ok(&ns, &time_offsets) {
         return Err(Error::invalid(

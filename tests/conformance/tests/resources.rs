@@ -371,3 +371,69 @@ fn sysctl_not_namespaced_is_refused() {
         "the host's value is untouched"
     );
 }
+
+#[test]
+fn sysctl_in_a_network_namespace_joined_by_path() {
+    // podman makes the network namespace itself and passes its path with
+    // net.ipv4.ping_group_range: the sysctl goes to that namespace, never the host's.
+    let host_range = host_sysctl("/proc/sys/net/ipv4/ping_group_range");
+    let rt = Runtime::new("sysctl-joined");
+    let mut a = Bundle::new("sysctl-joined-a");
+    a.args(&["sleep", "1000"]);
+    let id_a = unique_id("sysctl-joined-a");
+    let pid_a = rt.create_and_start(&id_a, &a);
+    let netns = format!("/proc/{pid_a}/ns/net");
+
+    let (rt_b, b, id, out) = run_with_sysctl(
+        "sysctl-joined-b",
+        json!({"net.ipv4.ping_group_range": "0 2147483647"}),
+        "cat /proc/sys/net/ipv4/ping_group_range",
+        |b| {
+            b.set_namespace(json!({"type": "network", "path": netns}));
+        },
+    );
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["0", "2147483647"]
+    );
+    rt_b.assert_gone(&id, &b, None);
+    // /proc/sys/net shows the reader's network namespace: read it from inside A's.
+    let in_a = std::process::Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid_a}/ns/net"))
+        .args(["cat", "/proc/sys/net/ipv4/ping_group_range"])
+        .output()
+        .unwrap();
+    let in_a = String::from_utf8_lossy(&in_a.stdout);
+    assert_eq!(
+        in_a.split_whitespace().collect::<Vec<_>>(),
+        ["0", "2147483647"],
+        "the joined namespace has the value"
+    );
+    assert_eq!(
+        host_sysctl("/proc/sys/net/ipv4/ping_group_range"),
+        host_range,
+        "the host's is untouched"
+    );
+
+    // The host's own network namespace, joined by path, is no namespace of the
+    // container's: runc `sysctl "net.ipv4.ping_group_range" not allowed in host network
+    // namespace`.
+    let (rt2, b2, id2, out) = run_with_sysctl(
+        "sysctl-hostns",
+        json!({"net.ipv4.ping_group_range": "0 2147483647"}),
+        "true",
+        |b| {
+            // Ours, which is the host's (pid 1's may be out of reach in a sandbox).
+            let host = format!("/proc/{}/ns/net", std::process::id());
+            b.set_namespace(json!({"type": "network", "path": host}));
+        },
+    );
+    out.assert_error("net.ipv4.ping_group_range");
+    rt2.assert_gone(&id2, &b2, None);
+    assert_eq!(
+        host_sysctl("/proc/sys/net/ipv4/ping_group_range"),
+        host_range
+    );
+    rt.delete_force(&id_a).assert_ok();
+}

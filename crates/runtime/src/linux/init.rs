@@ -103,8 +103,16 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
         }
     }
     // Not dumpable while we hold host resources (CVE-2019-5736 class); execve of the
-    // user's binary sets it back as the kernel's rules say.
-    let _ = nix::sys::prctl::set_dumpable(false);
+    // user's binary sets it back as the kernel's rules say. One exception: a rootless
+    // runtime writes our id maps as an ordinary user, and /proc/PID/uid_map of a process
+    // that is not dumpable belongs to root. So we stay dumpable until the maps are written
+    // ("go"); until then nothing of the container runs, and only the runtime's own user,
+    // who owns us anyway, could use it.
+    let maps_by_user =
+        plan.namespaces.creates(CloneFlags::CLONE_NEWUSER) && crate::rootless::is_rootless();
+    if !maps_by_user {
+        let _ = nix::sys::prctl::set_dumpable(false);
+    }
     // The AppArmor exec attribute is opened while /proc is still the host's.
     let on_exec = plan
         .apparmor
@@ -126,6 +134,9 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     // runtime has moved us. Otherwise the mounts go ahead while it does.
     let cgroupns = plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP);
     let state_json = protocol::child::go(chan, cgroupns)?;
+    if maps_by_user {
+        let _ = nix::sys::prctl::set_dumpable(false);
+    }
     join_namespaces(sys, plan)?;
     if cgroupns {
         sys.unshare(CloneFlags::CLONE_NEWCGROUP)

@@ -81,6 +81,45 @@ impl Namespaces {
     pub fn creates(&self, f: CloneFlags) -> bool {
         self.new.contains(f)
     }
+
+    /// The namespaces the container has of its own: the new ones, and those joined by
+    /// path that are not the runtime's own (an engine such as podman makes a network
+    /// namespace and passes its path; joining the host's is no namespace of its own).
+    pub fn own(&self) -> CloneFlags {
+        self.join
+            .iter()
+            .filter(|(f, fd)| !is_ours(*f, fd))
+            .fold(self.new, |acc, (f, _)| acc | *f)
+    }
+}
+
+/// Whether `fd` is the namespace of type `f` this process is in (same inode on nsfs).
+fn is_ours(f: CloneFlags, fd: &OwnedFd) -> bool {
+    let Some(name) = proc_name(f) else {
+        return false;
+    };
+    let (Ok(theirs), Ok(ours)) = (
+        rustix::fs::fstat(fd),
+        rustix::fs::stat(format!("/proc/self/ns/{name}").as_str()),
+    ) else {
+        return false;
+    };
+    (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+}
+
+/// The name of a namespace type under /proc/PID/ns.
+pub fn proc_name(f: CloneFlags) -> Option<&'static str> {
+    Some(match f {
+        CloneFlags::CLONE_NEWNS => "mnt",
+        CloneFlags::CLONE_NEWCGROUP => "cgroup",
+        CloneFlags::CLONE_NEWUTS => "uts",
+        CloneFlags::CLONE_NEWIPC => "ipc",
+        CloneFlags::CLONE_NEWUSER => "user",
+        CloneFlags::CLONE_NEWPID => "pid",
+        CloneFlags::CLONE_NEWNET => "net",
+        f if f == NEWTIME => "time",
+        _ => return None,
+    })
 }
 
 fn map_text(maps: &[LinuxIdMapping]) -> String {

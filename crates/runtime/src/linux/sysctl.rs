@@ -32,8 +32,9 @@ fn namespace_of(key: &str) -> Option<(CloneFlags, &'static str)> {
     }
 }
 
-/// Checks every key against the namespaces the container creates; run before clone.
-pub fn check(sysctl: &HashMap<String, String>, new_namespaces: CloneFlags) -> Result<()> {
+/// Checks every key against the namespaces the container has of its own (new, or joined
+/// by path and not the host's: see `Namespaces::own`); run before clone.
+pub fn check(sysctl: &HashMap<String, String>, own_namespaces: CloneFlags) -> Result<()> {
     for key in sysctl.keys() {
         if key.contains('/') || key.contains("..") || key.is_empty() {
             return Err(Error::invalid(format!("linux.sysctl: invalid key {key:?}")));
@@ -44,9 +45,10 @@ pub fn check(sysctl: &HashMap<String, String>, new_namespaces: CloneFlags) -> Re
                     "linux.sysctl: {key} is not namespaced; setting it would change the host"
                 )))
             }
-            Some((flag, name)) if !new_namespaces.contains(flag) => {
+            Some((flag, name)) if !own_namespaces.contains(flag) => {
                 return Err(Error::invalid(format!(
-                    "linux.sysctl: {key} needs a new {name} namespace"
+                    "linux.sysctl: {key} needs a {name} namespace of the container's own \
+                     (new, or joined by path), not the host's"
                 )))
             }
             Some(_) => {}
