@@ -307,20 +307,27 @@ fn mount_cgroup<S: Syscall>(
         & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
     if cx.unified_cgroup {
         if cx.cgroupns {
-            return sys
-                .mount(
-                    Some(Path::new("cgroup2")),
-                    &fd_path(&target),
-                    Some("cgroup2"),
-                    opts.flags,
-                    NONE,
-                )
-                .ctx(|| "mounting cgroup2".into());
+            match sys.mount(
+                Some(Path::new("cgroup2")),
+                &fd_path(&target),
+                Some("cgroup2"),
+                opts.flags,
+                NONE,
+            ) {
+                // A user namespace may be refused a fresh cgroup2 (EPERM, or EBUSY on
+                // some kernels): fall back to a bind below, as runc does.
+                Err(nix::errno::Errno::EPERM | nix::errno::Errno::EBUSY) => {}
+                r => return r.ctx(|| "mounting cgroup2".into()),
+            }
         }
+        drop(target);
+        // The container's cgroup; rootless without one of its own (no delegated
+        // subtree), the host's tree, as runc shows it.
         let dir = cx
             .cgroup_dirs
             .first()
-            .ok_or_else(|| Error::other("no cgroup to mount"))?;
+            .map(PathBuf::as_path)
+            .unwrap_or(Path::new(crate::cgroups::DEFAULT_MOUNT));
         return bind_ro(sys, root, dir, dest, base, ro);
     }
     sys.mount(
