@@ -17,9 +17,17 @@ use crate::error::{Error, Result};
 /// Whether this process runs rootless (decided once).
 pub fn is_rootless() -> bool {
     static ROOTLESS: OnceLock<bool> = OnceLock::new();
-    *ROOTLESS.get_or_init(|| {
-        !rustix::process::geteuid().is_root()
-            || std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_map(&m))
+    *ROOTLESS.get_or_init(|| !rustix::process::geteuid().is_root() || in_user_namespace())
+}
+
+/// Whether this process runs in a user namespace other than the initial one (as under
+/// rootless podman, which runs the runtime as root of its own user namespace). There a
+/// container without a user namespace of its own still cannot make device nodes, and
+/// its mounts are those a user namespace may make (decided once).
+pub fn in_user_namespace() -> bool {
+    static IN_USERNS: OnceLock<bool> = OnceLock::new();
+    *IN_USERNS.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_map(&m))
     })
 }
 

@@ -166,7 +166,10 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     }
 
     let cwd = process.cwd();
-    filesystem(sys, plan, in_userns, cwd, || {
+    // Device nodes and fresh sysfs are refused in any user namespace but the initial
+    // one: the container's own, or the one the runtime itself was started in.
+    let userns_rules = in_userns || crate::rootless::in_user_namespace();
+    filesystem(sys, plan, userns_rules, cwd, || {
         // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
         // runtime's namespaces (the runtime runs them), createContainer in ours.
         let hooks = spec.hooks().as_ref();
