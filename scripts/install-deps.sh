@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped without touching apt.
 set -eu
 need=""
-for pkg in runc busybox-static crun hyperfine iproute2 util-linux passwd python3 golang-go gcc libc6-dev procps; do
+for pkg in runc busybox-static crun hyperfine iproute2 util-linux passwd uidmap python3 golang-go gcc libc6-dev procps; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 # The node runner binds the host's node; any package that provides it will do.

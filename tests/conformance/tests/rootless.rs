@@ -101,3 +101,59 @@ fn an_ordinary_user_runs_the_rootless_spec() {
         "the state directory keeps the container:\n{text}"
     );
 }
+
+/// As rootless podman runs it: the runtime is root of a user namespace it did not make
+/// (here `unshare --user` with ids 0-65535 mapped to themselves, as podman maps root and the
+/// subordinate range), and the
+/// container has no user namespace of its own. The kernel refuses device nodes in any user
+/// namespace but the initial one, so the default /dev/null, /dev/zero, ... must be bound
+/// from the host (runc does it when it finds itself in a user namespace); before this vsbx
+/// failed with `mknod /dev/null: Operation not permitted`.
+#[test]
+fn a_runtime_in_a_user_namespace_it_did_not_make_binds_the_devices() {
+    let rt = Runtime::new("in-userns");
+    let mut b = Bundle::new("in-userns");
+    b.remove_namespace("user");
+    b.sh("stat -c '%F %t:%T' /dev/null /dev/zero; echo x > /dev/null && head -c 3 /dev/zero | wc -c");
+    b.save();
+    let id = unique_id("in-userns");
+    rt.track(&id);
+    // The user namespace gets ids 0-65535 mapped to themselves (as podman maps root and
+    // the subordinate range), written by us as the host's root while the shell waits.
+    let mut child = Command::new("unshare")
+        .args(["--user", "--", "sh", "-c", "read go && exec \"$@\"", "sh"])
+        .arg(runtime())
+        .arg("--root")
+        .arg(rt.root())
+        .args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let pid = child.id();
+    let mapped = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        fs::write(format!("/proc/{pid}/uid_map"), "0 0 65536\n").is_ok()
+    });
+    assert!(mapped, "could not write the uid map of {pid}");
+    fs::write(format!("/proc/{pid}/gid_map"), "0 0 65536\n").unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        ["character special file 1:3", "character special file 1:5", "3"],
+        "the container's /dev/null and /dev/zero are the real devices"
+    );
+    rt.assert_gone(&id, &b, None);
+}
