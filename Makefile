@@ -3,11 +3,9 @@
 CARGO ?= cargo
 ROOTFS_SCRIPT := examples/bundles/mkrootfs.sh
 HELLO := examples/bundles/hello
-# Release binaries are linked statically (static-pie): no dynamic loader on the
-# runtime's hot path (about 7% of a `run`) and a smaller resident set. The explicit
-# --target keeps RUSTFLAGS off build scripts and proc macros.
-TARGET := x86_64-unknown-linux-gnu
-RELEASE := target/$(TARGET)/release
+# Release binaries are static (musl where the toolchain has it, else static-pie glibc: see
+# scripts/build-release.sh), linked into target/static/.
+RELEASE := target/static
 RUNTIME := $(RELEASE)/vsbx-runtime
 VSBX := $(RELEASE)/vsbx
 STATE_ROOT ?= /run/vsbx
@@ -20,7 +18,7 @@ deps:
 	./scripts/install-deps.sh
 
 build:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TARGET) -p vsbx-runtime -p vsbx-sandbox -p vsbx-bundle-gen
+	CARGO=$(CARGO) ./scripts/build-release.sh
 
 SHELL_RUNNER_ROOTFS := examples/bundles/runners/shell/rootfs
 

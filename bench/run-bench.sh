@@ -5,8 +5,8 @@
 # Usage: bench/run-bench.sh            (as root, from anywhere)
 #
 # Environment (defaults in brackets):
-#   VSBX_RUNTIME     vsbx-runtime binary                 [target/x86_64-unknown-linux-gnu/release/vsbx-runtime]
-#   VSBX             vsbx binary (rows 3 and 4)           [target/x86_64-unknown-linux-gnu/release/vsbx]
+#   VSBX_RUNTIME     vsbx-runtime binary                 [target/static/vsbx-runtime]
+#   VSBX             vsbx binary (rows 3 and 4)           [target/static/vsbx]
 #   VSBX_TRUE_CMD    how row 3 runs /bin/true with vsbx   [$VSBX run -q --policy compute WORK/true.sh]
 #                    (true.sh is `exec /bin/true`: vsbx picks its runner from the file)
 #   VSBX_PY_CMD      how row 4 runs hello.py with vsbx    [$VSBX run -q --policy compute WORK/hello.py]
@@ -55,8 +55,8 @@ delete_mode=${BENCH_DELETE:-wait}
 case $delete_mode in wait|force) ;; *) die "BENCH_DELETE must be wait or force" ;; esac
 export BENCH_DELETE=$delete_mode
 
-vsbx_runtime=${VSBX_RUNTIME:-$top/target/x86_64-unknown-linux-gnu/release/vsbx-runtime}
-vsbx=${VSBX:-$top/target/x86_64-unknown-linux-gnu/release/vsbx}
+vsbx_runtime=${VSBX_RUNTIME:-$top/target/static/vsbx-runtime}
+vsbx=${VSBX:-$top/target/static/vsbx}
 
 # ---- outside the namespace: dependencies, bundle, then re-exec ----------------------------
 if [ -z "${BENCH_IN_NS:-}" ]; then

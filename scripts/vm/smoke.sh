@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
-runtime=${1:-$VM_ROOT/target/x86_64-unknown-linux-gnu/release/vsbx-runtime}
+runtime=${1:-$VM_ROOT/target/static/vsbx-runtime}
 [ -x "$runtime" ] || die "no vsbx-runtime at $runtime: run make build"
 
 t0=$(date +%s)

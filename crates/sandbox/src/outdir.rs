@@ -27,7 +27,6 @@ use crate::Error;
 pub const MAX_ENTRIES: u64 = 10_000;
 /// Deepest directory level copied out.
 pub const MAX_DEPTH: usize = 32;
-const TMPFS_MAGIC: i64 = 0x0102_1994;
 
 /// What the copy to `--output DIR` did (in the report as `output`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -93,7 +92,7 @@ pub fn open_container_dir(pid: i32, inside: &str) -> Result<OwnedFd, Error> {
     .map(own)
     .map_err(io(format!("opening the sandbox's {inside}")))?;
     let fs = nix::sys::statfs::fstatfs(&fd).map_err(io(format!("statfs {inside}")))?;
-    if fs.filesystem_type().0 != TMPFS_MAGIC {
+    if fs.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
         return Err(Error::Invalid(format!(
             "the sandbox's {inside} is not its size-limited tmpfs"
         )));

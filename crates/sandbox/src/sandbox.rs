@@ -289,10 +289,9 @@ fn unique() -> u64 {
 /// writes and removes a few dozen files; on a disk filesystem with a journal that costs
 /// more than the container itself), else the system temp directory.
 pub fn scratch_base() -> PathBuf {
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
     let shm = std::path::Path::new("/dev/shm");
     match nix::sys::statfs::statfs(shm) {
-        Ok(st) if st.filesystem_type().0 == TMPFS_MAGIC => shm.to_path_buf(),
+        Ok(st) if st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC => shm.to_path_buf(),
         _ => std::env::temp_dir(),
     }
 }

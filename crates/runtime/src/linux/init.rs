@@ -484,10 +484,10 @@ fn loopback_up() -> Result<()> {
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
-        let mut rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req);
+        let mut rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req);
         if rc == 0 {
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req);
+            rc = libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req);
         }
         rc
     };

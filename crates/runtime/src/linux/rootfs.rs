@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
-use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+use rustix::fs::StatVfsMountFlags as FsFlags;
 
 use super::mount_opts::{self, MountOptions};
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Leaf};
@@ -133,18 +133,18 @@ pub fn mount_all<S: Syscall>(
 /// Flags that a bind mount inherits from its source and cannot drop inside a user
 /// namespace (the kernel locks them); kept on every remount.
 fn locked_flags(target: &Path) -> MsFlags {
-    let Ok(st) = statvfs(target) else {
+    let Ok(st) = rustix::fs::statvfs(target) else {
         return MsFlags::empty();
     };
-    let f = st.flags();
+    let f = st.f_flag;
     let mut out = MsFlags::empty();
     for (fs_flag, ms) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        (FsFlags::NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::NODEV, MsFlags::MS_NODEV),
+        (FsFlags::NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::RELATIME, MsFlags::MS_RELATIME),
     ] {
         if f.contains(fs_flag) {
             out |= ms;
