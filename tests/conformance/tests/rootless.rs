@@ -114,7 +114,9 @@ fn a_runtime_in_a_user_namespace_it_did_not_make_binds_the_devices() {
     let rt = Runtime::new("in-userns");
     let mut b = Bundle::new("in-userns");
     b.remove_namespace("user");
-    b.sh("stat -c '%F %t:%T' /dev/null /dev/zero; echo x > /dev/null && head -c 3 /dev/zero | wc -c");
+    b.sh(
+        "stat -c '%F %t:%T' /dev/null /dev/zero; echo x > /dev/null && head -c 3 /dev/zero | wc -c",
+    );
     b.save();
     let id = unique_id("in-userns");
     rt.track(&id);
@@ -152,7 +154,11 @@ fn a_runtime_in_a_user_namespace_it_did_not_make_binds_the_devices() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines,
-        ["character special file 1:3", "character special file 1:5", "3"],
+        [
+            "character special file 1:3",
+            "character special file 1:5",
+            "3"
+        ],
         "the container's /dev/null and /dev/zero are the real devices"
     );
     rt.assert_gone(&id, &b, None);
