@@ -17,7 +17,7 @@
 //!    wants two lower layers when there is no upper one). No upper layer means the superblock
 //!    itself cannot be written or remounted writable, whatever the opener's privileges. It
 //!    costs two mounts and an execve (about 0.1-0.3 ms), no copy.
-//! 2. Where overlayfs is not available (no CAP_SYS_ADMIN, as rootless; a kernel without it), a
+//! 3. Where overlayfs is not available (no CAP_SYS_ADMIN, as rootless; a kernel without it), a
 //!    sealed memfd copy of the binary (`F_SEAL_WRITE`, so even its own copy cannot be changed).
 //!
 //! A binary that already runs from such a file (after the re-exec, or one installed on a
@@ -29,6 +29,7 @@ use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{fstatvfs, StatVfsMountFlags};
@@ -126,13 +127,116 @@ pub fn ensure() -> Result<Protection> {
 
 /// An fd of a copy of the binary behind `exe` that cannot be written.
 fn protected_image(exe: &File) -> Result<OwnedFd> {
-    let memfd_only = std::env::var_os(METHOD_VAR).is_some_and(|v| v == "memfd");
-    if !memfd_only {
+    let method = std::env::var(METHOD_VAR).unwrap_or_default();
+    if method.is_empty() && may_keep_mounts() {
+        if let Ok(fd) = cached_image(exe, Path::new(CACHE_DIR)) {
+            return Ok(fd);
+        }
+    }
+    if method != "memfd" {
         if let Some(fd) = exe_path().and_then(|p| overlay_image(&p).ok()) {
             return Ok(fd);
         }
     }
     memfd_image(exe)
+}
+
+/// Where root keeps the read-only binds of its binaries (one per binary version).
+const CACHE_DIR: &str = "/run/vsbx-exe";
+
+/// At most this many versions are kept bound; the oldest go first.
+const CACHE_KEEP: usize = 8;
+
+/// Only real root keeps binds in the host's mount namespace: in a user namespace it did not
+/// make (rootless podman), the mounts would belong to that namespace's owner.
+fn may_keep_mounts() -> bool {
+    rustix::process::geteuid().is_root() && !crate::rootless::in_user_namespace()
+}
+
+/// The binary through a read-only bind mount of it under `cache`, made by the first
+/// runtime of this binary version and reused by every later one: no mount per container.
+/// A read-only mount cannot be written through `/proc/PID/exe` (EROFS), and a container
+/// cannot remount the host's mounts.
+fn cached_image(exe: &File, cache: &Path) -> Result<OwnedFd> {
+    let st = rustix::fs::fstat(exe).map_err(|e| Error::os("fstat the binary", e.into()))?;
+    let key = format!(
+        "{:x}-{:x}-{}.{}",
+        st.st_dev, st.st_ino, st.st_mtime, st.st_mtime_nsec
+    );
+    let target = cache.join(&key);
+    if let Ok(fd) = open_bound(&target, &st) {
+        return Ok(fd);
+    }
+    std::fs::create_dir_all(cache).map_err(|e| Error::path("cannot create", cache, e))?;
+    prune(cache, CACHE_KEEP - 1);
+    // The mount point: an empty file only root may open (a leftover of a killed runtime
+    // is reused; two runtimes binding at once stack two identical read-only mounts).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o500)
+        .open(&target)
+        .map_err(|e| Error::path("cannot create", &target, e))?;
+    let os = |what: &str, e: rustix::io::Errno| Error::os(what.to_string(), e.into());
+    // The very file stat'ed above (its fd), not whatever the path names now.
+    rustix::mount::mount_bind(format!("/proc/self/fd/{}", raw(exe)).as_str(), &target)
+        .map_err(|e| os("bind the binary", e))?;
+    rustix::mount::mount_remount(
+        &target,
+        rustix::mount::MountFlags::BIND
+            | rustix::mount::MountFlags::RDONLY
+            | rustix::mount::MountFlags::NOSUID
+            | rustix::mount::MountFlags::NODEV,
+        "",
+    )
+    .map_err(|e| {
+        let _ = rustix::mount::unmount(&target, rustix::mount::UnmountFlags::DETACH);
+        os("make the bind of the binary read-only", e)
+    })?;
+    open_bound(&target, &st)
+}
+
+/// `target` opened, if it is the binary `st` describes on a read-only mount.
+fn open_bound(target: &Path, st: &rustix::fs::Stat) -> Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        target,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::os("open the bound binary", e.into()))?;
+    let got = rustix::fs::fstat(&fd).map_err(|e| Error::os("fstat", e.into()))?;
+    let vfs = fstatvfs(&fd).map_err(|e| Error::os("statvfs", e.into()))?;
+    if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino)
+        || !vfs.f_flag.contains(StatVfsMountFlags::RDONLY)
+    {
+        return Err(Error::other("not a read-only bind of this binary"));
+    }
+    Ok(fd)
+}
+
+/// Detaches and removes the oldest entries of `cache` until at most `keep` are left.
+/// Processes running from a detached bind keep it until they exit.
+fn prune(cache: &Path, keep: usize) {
+    let Ok(dir) = std::fs::read_dir(cache) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
+        .flatten()
+        .filter_map(|e| {
+            let t = e.metadata().and_then(|m| m.modified()).ok()?;
+            Some((t, e.path()))
+        })
+        .collect();
+    if entries.len() <= keep {
+        return;
+    }
+    entries.sort();
+    for (_, p) in &entries[..entries.len() - keep] {
+        while rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH).is_ok() {}
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// The path of the binary, unless it was deleted or replaced since we started.
@@ -265,6 +369,60 @@ mod tests {
             .f_flag
             .contains(StatVfsMountFlags::RDONLY);
         assert_eq!(protection_of(&f).unwrap().is_some(), ro);
+    }
+
+    /// Root only (the unprivileged unit run cannot mount): says so instead of passing.
+    #[test]
+    fn the_cached_bind_is_read_only_reused_and_pruned() {
+        if !may_keep_mounts() {
+            eprintln!("skipped: needs real root to bind mount");
+            return;
+        }
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        // A private mount namespace would be cleaner; the binds are detached at the end.
+        let cache = tmp.path().join("cache");
+        let bin = tmp.path().join("bin");
+        std::fs::copy("/proc/self/exe", &bin).unwrap();
+        let exe = File::open(&bin).unwrap();
+        let fd = cached_image(&exe, &cache).unwrap();
+        let mounts = || {
+            std::fs::read_to_string("/proc/self/mountinfo")
+                .unwrap()
+                .lines()
+                .count()
+        };
+        let before = mounts();
+        let again = cached_image(&exe, &cache).unwrap();
+        assert_eq!(
+            mounts(),
+            before,
+            "the second runtime of a version mounts nothing"
+        );
+        for f in [&fd, &again] {
+            let mut w = std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/proc/self/fd/{}", raw(f)));
+            let err = w
+                .as_mut()
+                .map(|w| w.write_all(b"x"))
+                .err()
+                .map(|e| e.raw_os_error());
+            assert_eq!(
+                err,
+                Some(Some(libc::EROFS)),
+                "the bound binary took a write"
+            );
+        }
+        // A file that is not the binary at the expected place is not trusted.
+        let other = tmp.path().join("other");
+        std::fs::write(&other, b"y").unwrap();
+        let st = rustix::fs::fstat(&exe).unwrap();
+        assert!(open_bound(&other, &st).is_err());
+        drop((fd, again));
+        prune(&cache, 0);
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+        assert_eq!(mounts(), before - 1, "pruning detached the bind");
     }
 
     #[test]
