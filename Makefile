@@ -42,7 +42,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit conformance security soak-short engines
+test: deps runners unit conformance security soak-short engines vm-test
 
 unit:
 	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
@@ -135,3 +135,7 @@ vm-image:
 
 vm-smoke: build
 	./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)
+
+# The same job in strict mode, part of `make test`: any vsbx outcome that is not ok fails.
+vm-test: build
+	VM_SMOKE_STRICT=1 ./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)

@@ -18,7 +18,7 @@ t2=$(date +%s)
 job=$VM_WORK/jobs/smoke
 rm -rf "$job"
 mkdir -p "$job"
-cp "$VM_ROOT/tests/vm/smoke/run" "$runtime" "$job/"
+cp "$VM_ROOT/tests/vm/smoke/run" "$VM_ROOT/tests/vm/smoke/systemd-driver" "$runtime" "$job/"
 [ "$(basename "$runtime")" = vsbx-runtime ] || mv "$job/$(basename "$runtime")" "$job/vsbx-runtime"
 [ "${VM_SMOKE_STRICT:-0}" != 1 ] || touch "$job/strict"
 rc=0

@@ -38,6 +38,8 @@ pub struct CreateOptions {
     /// For library callers: descriptors to become the container's stdin, stdout and
     /// stderr (the caller keeps them open until `create` returns). None: inherit ours.
     pub stdio: Option<[RawFd; 3]>,
+    /// --systemd-cgroup: the cgroup is a transient scope systemd makes (cgroups::systemd).
+    pub systemd_cgroup: bool,
 }
 
 /// A container whose init is set up and blocked until `start`.
@@ -56,6 +58,8 @@ struct Undo {
     cgroups_made: Vec<PathBuf>,
     cgroup_dirs: Vec<PathBuf>,
     child: Option<i32>,
+    /// The systemd scope started for the init (stopped with it).
+    unit: Option<cgroups::systemd::Unit>,
 }
 
 impl Undo {
@@ -63,6 +67,7 @@ impl Undo {
         self.state_dir = None;
         self.cgroups_made.clear();
         self.child = None;
+        self.unit = None;
     }
 }
 
@@ -72,6 +77,11 @@ impl Drop for Undo {
             let pid = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        if let Some(unit) = self.unit.take() {
+            if let Ok(bus) = cgroups::systemd::Bus::connect(unit.user) {
+                let _ = bus.stop(&unit);
+            }
         }
         if !self.cgroups_made.is_empty() {
             let _ = cgroups::remove(&self.cgroup_dirs, Duration::from_secs(2));
@@ -156,13 +166,24 @@ pub fn create_from(
     )?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let mut cgroup_dirs = layout.dirs_for(
-        cgroups_path,
-        &o.id,
-        &cgroups::v1_extra_controllers(resources),
-    )?;
     let rootless = crate::rootless::is_rootless();
-    if rootless && !cgroup_dirs.iter().all(|d| may_create(d)) {
+    // --systemd-cgroup: systemd makes the cgroup (a scope, once the init exists); here only
+    // its name and where it will be.
+    let (unit, mut cgroup_dirs) = if o.systemd_cgroup {
+        let (unit, dir) = systemd_unit(&layout, cgroups_path, &o.id, rootless)?;
+        if let Some(r) = resources {
+            cgroups::systemd::properties(r)?;
+        }
+        (Some(unit), vec![dir])
+    } else {
+        let dirs = layout.dirs_for(
+            cgroups_path,
+            &o.id,
+            &cgroups::v1_extra_controllers(resources),
+        )?;
+        (None, dirs)
+    };
+    if rootless && unit.is_none() && !cgroup_dirs.iter().all(|d| may_create(d)) {
         // No delegated subtree to write in: run without cgroups, as runc does.
         if resources.is_some_and(asks_for_limits) {
             warn(&format!(
@@ -183,6 +204,7 @@ pub fn create_from(
         cgroups_made: vec![],
         cgroup_dirs: vec![],
         child: None,
+        unit: None,
     };
     // The intent: what this create is about to make, for whoever finds it if we die.
     let me = std::process::id() as i32;
@@ -198,6 +220,7 @@ pub fn create_from(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_dirs: cgroup_dirs.clone(),
         cgroups_path: cgroups_path.map(Path::to_path_buf),
+        systemd: unit.clone(),
         hooks: spec.hooks().clone(),
         creating: Some((me, proc::start_time(me).unwrap_or(0))),
     };
@@ -214,18 +237,25 @@ pub fn create_from(
         .into();
 
     undo.cgroup_dirs = cgroup_dirs.clone();
-    let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
-    undo.cgroups_made = cgroup.create()?;
-    cgroup.init_cpusets()?;
     // Rootless: a user namespace cannot make device nodes, and the device controller is
     // root's to program.
-    if !rootless {
-        cgroup.apply_devices(&device_rules)?;
-    }
-    if let Some(r) = resources.filter(|_| !cgroup_dirs.is_empty()) {
-        for w in cgroup.apply_resources(r)? {
-            warn(&w);
+    let configure = |dirs: &[PathBuf]| -> Result<()> {
+        let cgroup = cgroups::Manager::new(&layout, dirs);
+        if !rootless {
+            cgroup.apply_devices(&device_rules)?;
         }
+        if let Some(r) = resources.filter(|_| !dirs.is_empty()) {
+            for w in cgroup.apply_resources(r)? {
+                warn(&w);
+            }
+        }
+        Ok(())
+    };
+    if unit.is_none() {
+        let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
+        undo.cgroups_made = cgroup.create()?;
+        cgroup.init_cpusets()?;
+        configure(&cgroup_dirs)?;
     }
 
     let uid_maps = linux
@@ -290,6 +320,7 @@ pub fn create_from(
     drop(theirs);
     drop(plan);
     undo.child = Some(pid);
+    undo.unit = unit.clone();
 
     if creates_userns {
         namespaces::write_id_maps(pid, &uid_maps, &gid_maps)?;
@@ -300,17 +331,32 @@ pub fn create_from(
     }
     record.pid = pid;
     let hooks = spec.hooks().as_ref();
+    let mut placed = None;
+    let join = || -> Result<()> {
+        match &unit {
+            None => cgroups::Cgroup::new(&cgroup_dirs).join(pid),
+            Some(u) => {
+                let dir = systemd_place(&layout, u, &o.id, pid, resources)?;
+                configure(std::slice::from_ref(&dir))?;
+                placed = Some(dir);
+                Ok(())
+            }
+        }
+    };
     protocol::parent::setup(
         &ours,
         record.hook_state(Status::Creating),
         protocol::runtime_hooks(hooks),
-        || cgroup.join(pid),
+        join,
         || {
             let state = record.hook_state(Status::Creating);
             crate::hooks::run_all(Kind::Prestart, hooks, &state, &[])?;
             crate::hooks::run_all(Kind::CreateRuntime, hooks, &state, &[])
         },
     )?;
+    if let Some(dir) = placed {
+        record.cgroup_dirs = vec![dir];
+    }
     record.pid_start = proc::start_time(pid).unwrap_or(0);
     record.creating = None;
     locked.write(&record)?;
@@ -326,6 +372,57 @@ pub fn create_from(
         record,
         channel: ours,
     })
+}
+
+/// The systemd unit for the container and the cgroup directory systemd will give it.
+fn systemd_unit(
+    layout: &Layout,
+    cgroups_path: Option<&Path>,
+    id: &str,
+    rootless: bool,
+) -> Result<(cgroups::systemd::Unit, PathBuf)> {
+    let Layout::Unified { root, .. } = layout else {
+        return Err(Error::invalid(
+            "--systemd-cgroup: only the unified cgroup hierarchy (cgroup v2) is supported; \
+             this host has cgroup v1",
+        ));
+    };
+    if !Path::new("/run/systemd/system").exists() {
+        return Err(Error::invalid(
+            "--systemd-cgroup: systemd is not running on this host; drop the flag",
+        ));
+    }
+    let unit = cgroups::systemd::Unit::parse(cgroups_path, id, rootless)?;
+    // The user's manager keeps its units below its own service's cgroup.
+    let base = if unit.user {
+        let uid = cgroups::systemd::host_uid();
+        root.join(format!("user.slice/user-{uid}.slice/user@{uid}.service"))
+    } else {
+        root.clone()
+    };
+    let dir = base.join(unit.relative_dir());
+    Ok((unit, dir))
+}
+
+/// Starts the container's scope with the init in it; returns the scope's cgroup directory.
+fn systemd_place(
+    layout: &Layout,
+    unit: &cgroups::systemd::Unit,
+    id: &str,
+    pid: i32,
+    resources: Option<&oci_spec::runtime::LinuxResources>,
+) -> Result<PathBuf> {
+    let Layout::Unified { root, .. } = layout else {
+        unreachable!("systemd_unit refused other layouts")
+    };
+    let mut props = cgroups::systemd::base_properties(unit, id, pid as u32);
+    if let Some(r) = resources {
+        props.extend(cgroups::systemd::properties(r)?);
+    }
+    let bus = cgroups::systemd::Bus::connect(unit.user)?;
+    bus.start_transient(unit, &props)?;
+    let path = cgroups::systemd::wait_placed(&bus, unit, pid, Duration::from_secs(10))?;
+    Ok(root.join(path.strip_prefix("/").unwrap_or(&path)))
 }
 
 /// Whether this process may make the cgroup directory `dir`: its nearest existing
@@ -380,6 +477,9 @@ fn tear_down(rec: &Record) -> Result<()> {
             "container init {} did not exit after SIGKILL",
             rec.pid
         )));
+    }
+    if let Some(unit) = &rec.systemd {
+        cgroups::systemd::Bus::connect(unit.user)?.stop(unit)?;
     }
     cgroups::remove(&rec.cgroup_dirs, Duration::from_secs(5))
 }

@@ -128,6 +128,11 @@ pub fn update(root: &Root, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
             return Err(e);
         }
     }
+    if let Some(unit) = &rec.systemd {
+        // systemd re-applies a unit's own properties (at daemon-reload): keep them in step.
+        let props = cgroups::systemd::properties(r)?;
+        cgroups::systemd::Bus::connect(unit.user)?.set_properties(unit, &props)?;
+    }
     Manager::new(&layout, &rec.cgroup_dirs).apply_resources(r)
 }
 

@@ -49,15 +49,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
     let Some(command) = cli.command else {
         return Err(Error::invalid("no command given (see --help)"));
     };
-    if cli.systemd_cgroup {
-        return Err(Error::invalid(
-            if std::path::Path::new("/run/systemd/system").exists() {
-                "--systemd-cgroup: the systemd cgroup driver is not supported by this build; drop the flag"
-            } else {
-                "--systemd-cgroup: systemd is not running on this host; drop the flag"
-            },
-        ));
-    }
+    let systemd_cgroup = cli.systemd_cgroup;
     // Before the runtime opens anything: the preserved fds must all have been passed.
     let preserved = match &command {
         Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
@@ -84,7 +76,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
     logger.debug(&format!("command: {command:?}"));
     match command {
         Command::Create(a) => {
-            container::create(&root, &a.options(), None)?;
+            container::create(&root, &a.options(systemd_cgroup), None)?;
         }
         Command::Start { id } => container::start(&root, &id)?,
         Command::State { id } => {
@@ -101,7 +93,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             detach,
             keep: _,
         } => {
-            let o = create.options();
+            let o = create.options(systemd_cgroup);
             if detach {
                 vsbx_runtime::run::run_detached(&root, &o)?;
             } else {

@@ -69,6 +69,9 @@ pub struct Record {
     /// more v1 hierarchies when `update` needs them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups_path: Option<PathBuf>,
+    /// The systemd scope holding the cgroup (--systemd-cgroup), stopped at delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<crate::cgroups::systemd::Unit>,
     /// The spec's hooks, kept for poststart (at start) and poststop (at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
@@ -392,6 +395,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_dirs: vec![],
             cgroups_path: None,
+            systemd: None,
             hooks: None,
             creating: None,
         };

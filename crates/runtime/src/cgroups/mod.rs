@@ -20,6 +20,7 @@ pub mod common;
 pub mod devices;
 mod manager;
 mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 

@@ -26,7 +26,7 @@ pub struct Cli {
     /// Also log debug lines.
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (accepted for compatibility; see the error).
+    /// Put the container's cgroup in a transient systemd scope (cgroup v2 only).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Print the version.
@@ -69,7 +69,8 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    pub fn options(&self) -> CreateOptions {
+    /// The options for `create`; `systemd_cgroup` is the global --systemd-cgroup.
+    pub fn options(&self, systemd_cgroup: bool) -> CreateOptions {
         CreateOptions {
             id: self.id.clone(),
             bundle: self.bundle.clone(),
@@ -79,6 +80,7 @@ impl CreateArgs {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             stdio: None,
+            systemd_cgroup,
         }
     }
 }
