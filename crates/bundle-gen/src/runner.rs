@@ -253,7 +253,7 @@ impl ManifestCheck<'_> {
                 .cloned()
                 .ok_or_else(|| self.invalid("image", "an image rootfs needs an [image] table"))?;
             return Ok(Rootfs::Image {
-                tree: resolve(tree),
+                tree: lexically_normal(&resolve(tree)),
                 image,
             });
         }
@@ -306,6 +306,22 @@ impl ManifestCheck<'_> {
             })
             .collect()
     }
+}
+
+/// `a/b/../c` -> `a/c` without touching the filesystem (the manifest's directory may be
+/// removed while the tree it names is still in use).
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The `{...}` placeholders in one argument.
