@@ -288,3 +288,100 @@ fn runner_add_and_rm_refuse_bad_input_with_one_line() {
         assert!(cache_trees(catalog.path()).is_empty());
     }
 }
+
+/// A real CPython (Debian's, copied with its libraries and stdlib into a tree) from an image:
+/// the run imports a module that only the image's stdlib has, so the host's python3 (or its
+/// stdlib through a bind) cannot pass.
+#[test]
+fn python_image_runs_the_image_interpreter_and_stdlib() {
+    let version = fs::read_link("/usr/bin/python3")
+        .expect("Debian's python3 (apt-get install python3)")
+        .to_string_lossy()
+        .into_owned(); // python3.11
+    let dir = tempfile::Builder::new()
+        .prefix("vsbx-pyimage-")
+        .tempdir()
+        .unwrap();
+    let tree = dir.path().join("tree");
+    fs::create_dir(&tree).unwrap();
+    let libs = sh(Command::new("ldd").arg(format!("/usr/bin/{version}")));
+    let mut members: Vec<String> = vec![
+        format!("usr/bin/{version}"),
+        format!("usr/lib/{version}"),
+    ];
+    members.extend(
+        libs.split_whitespace()
+            .filter(|w| w.starts_with('/'))
+            .map(|w| w.trim_start_matches('/').to_string()),
+    );
+    // -h: the libraries are symlinks on the host; the image gets the files.
+    let copy = format!(
+        "tar -C / -chf - --exclude='usr/lib/{version}/config-*' --exclude='usr/lib/{version}/test' \
+         --exclude='usr/lib/{version}/dist-packages' {} | tar -C '{}' -xf -",
+        members.join(" "),
+        tree.display()
+    );
+    sh(Command::new("sh").arg("-c").arg(&copy));
+    std::os::unix::fs::symlink(&version, tree.join("usr/bin/python3")).unwrap();
+    let marker = format!("py{}", std::process::id());
+    fs::write(
+        tree.join(format!("usr/lib/{version}/vsbx_image_marker.py")),
+        format!("MARK = {marker:?}\n"),
+    )
+    .unwrap();
+    let tar = dir.path().join("tree.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-cf")
+        .arg(&tar)
+        .arg("."));
+    let tag = format!("localhost/vsbx-test-{marker}:1");
+    sh(Command::new("podman")
+        .args(["import", "--change", "CMD [\"/usr/bin/python3\"]"])
+        .arg(&tar)
+        .arg(&tag));
+    let saved = dir.path().join("py.tar");
+    sh(Command::new("podman")
+        .args(["save", "--format", "oci-archive", "-o"])
+        .arg(&saved)
+        .arg(&tag));
+    let _ = Command::new("podman").args(["rmi", &tag]).output();
+
+    let catalog = tempfile::tempdir().unwrap();
+    let cat = catalog.path().to_string_lossy().into_owned();
+    let add = vsbx(&[
+        "runner",
+        "add",
+        "pyimg",
+        "--runners",
+        &cat,
+        "--image",
+        &saved.to_string_lossy(),
+        "--ext",
+        "py",
+    ]);
+    assert_eq!(add.code, Some(0), "{}", add.context());
+    let script = dir.path().join("which.py");
+    fs::write(
+        &script,
+        "import sys, vsbx_image_marker\nprint(vsbx_image_marker.MARK, sys.executable, sys.prefix)\n",
+    )
+    .unwrap();
+    for profile in ["compute", "io", "network", "unrestricted"] {
+        let run = vsbx_run(&[
+            "--runners",
+            &cat,
+            "--policy",
+            profile,
+            &script.to_string_lossy(),
+        ]);
+        assert_eq!(run.status(), "ok", "{profile}\n{}", run.context());
+        assert_eq!(
+            run.stdout_str(),
+            format!("{marker} /usr/bin/python3 /usr\n"),
+            "{profile}\n{}",
+            run.context()
+        );
+    }
+}
