@@ -20,6 +20,10 @@ pub enum BundleError {
     #[error("{path}: {message}")]
     ParseManifest { path: PathBuf, message: String },
 
+    /// An image that cannot be read or unpacked.
+    #[error("image {image}: {message}")]
+    Image { image: PathBuf, message: String },
+
     #[error("{path}: {key}: {message}")]
     InvalidManifest {
         path: PathBuf,

@@ -18,6 +18,7 @@
 mod args;
 mod bundle;
 mod error;
+mod image;
 mod request;
 mod rootfs;
 mod runner;
@@ -29,13 +30,18 @@ pub use bundle::{
     ROOTFS_NAME,
 };
 pub use error::{BundleError, Result};
+pub use image::{
+    detect_format, tree_size, unpack_image, ImageConfigHints, ImageFormat, UnpackedImage,
+    IMAGE_CACHE_DIR,
+};
 pub use request::{
     parse_cpus, parse_duration, parse_env, parse_mount, parse_pids, parse_size, BundleRequest,
     EnvVar, LimitOverrides, NetworkMode, PolicySource, UserMount, UserNamespace,
 };
 pub use rootfs::open_input;
 pub use runner::{
-    expand, Bind, BuildStep, Launch, Rootfs, Runner, RunnerCatalog, BUILD_DIR, MANIFEST_NAME,
+    add_image_runner, expand, remove_runner, source_kind, Bind, BuildStep, ImageInfo,
+    ImageRunnerRequest, Launch, Removed, Rootfs, Runner, RunnerCatalog, BUILD_DIR, MANIFEST_NAME,
     WORK_DIR,
 };
 pub use spec::{

@@ -167,6 +167,19 @@ pub fn populate(rootfs: &Path, runner: &Runner) -> Result<Vec<BindMount>> {
             }
             bind_tree_entries(path, rootfs, &mut binds)?;
         }
+        Rootfs::Image { tree, image } => {
+            if !tree.is_dir() {
+                return Err(BundleError::MissingRootfs {
+                    runner: runner.name.clone(),
+                    path: tree.clone(),
+                    hint: format!(
+                        "; the unpacked image {} is gone: run `vsbx runner add {} --image {}` again",
+                        image.digest, runner.name, image.source
+                    ),
+                });
+            }
+            bind_tree_entries(tree, rootfs, &mut binds)?;
+        }
         Rootfs::Tarball { path } => {
             if !path.is_file() {
                 return Err(BundleError::MissingRootfs {

@@ -3,6 +3,7 @@
 //! them first. [`RunnerCatalog`] loads a directory of runners and maps file extensions to them.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -35,6 +36,32 @@ pub enum Rootfs {
     /// mount points. Paths missing on the host are skipped; a host path that is a symlink
     /// (`/bin -> usr/bin` on merged-/usr systems) is recreated as the same symlink.
     HostBinds { paths: Vec<PathBuf> },
+    /// An image unpacked into the catalog's cache (`vsbx runner add --image`), shared
+    /// read-only by every run like a directory rootfs.
+    Image { tree: PathBuf, image: ImageInfo },
+}
+
+/// Where an image runner came from and what its config said (hints; runs use /work, the
+/// sandbox user and the runner's command).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageInfo {
+    /// `sha256:<hex>` of the image config (the cache key).
+    pub digest: String,
+    /// The source path given to `runner add`.
+    pub source: String,
+    /// oci-dir, oci-archive or docker-archive.
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
 }
 
 /// An extra read-only bind of a host path (a toolchain, say) at `destination`.
@@ -106,6 +133,7 @@ struct RunnerFile {
     #[serde(default)]
     build_limits: LimitsFile,
     rootfs: RootfsFile,
+    image: Option<ImageInfo>,
 }
 
 #[derive(Default, Deserialize)]
@@ -123,6 +151,7 @@ struct RootfsFile {
     directory: Option<PathBuf>,
     tarball: Option<PathBuf>,
     host: Option<Vec<PathBuf>>,
+    image: Option<PathBuf>,
     hint: Option<String>,
     #[serde(default)]
     bind: Vec<BindFile>,
@@ -200,7 +229,12 @@ impl ManifestCheck<'_> {
         })
     }
 
-    fn rootfs(&self, file: &RootfsFile, base: &Path) -> Result<Rootfs> {
+    fn rootfs(
+        &self,
+        file: &RootfsFile,
+        image_info: Option<&ImageInfo>,
+        base: &Path,
+    ) -> Result<Rootfs> {
         let resolve = |p: &Path| {
             if p.is_absolute() {
                 p.to_path_buf()
@@ -208,6 +242,21 @@ impl ManifestCheck<'_> {
                 base.join(p)
             }
         };
+        if let Some(tree) = &file.image {
+            if file.directory.is_some() || file.tarball.is_some() || file.host.is_some() {
+                return Err(self.invalid(
+                    "rootfs",
+                    "give exactly one of `directory`, `tarball`, `host` or `image`",
+                ));
+            }
+            let image = image_info
+                .cloned()
+                .ok_or_else(|| self.invalid("image", "an image rootfs needs an [image] table"))?;
+            return Ok(Rootfs::Image {
+                tree: lexically_normal(&resolve(tree)),
+                image,
+            });
+        }
         match (&file.directory, &file.tarball, &file.host) {
             (Some(dir), None, None) => Ok(Rootfs::Directory {
                 path: resolve(dir),
@@ -229,7 +278,7 @@ impl ManifestCheck<'_> {
             }
             _ => Err(self.invalid(
                 "rootfs",
-                "give exactly one of `directory`, `tarball` or `host`",
+                "give exactly one of `directory`, `tarball`, `host` or `image`",
             )),
         }
     }
@@ -257,6 +306,22 @@ impl ManifestCheck<'_> {
             })
             .collect()
     }
+}
+
+/// `a/b/../c` -> `a/c` without touching the filesystem (the manifest's directory may be
+/// removed while the tree it names is still in use).
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The `{...}` placeholders in one argument.
@@ -337,7 +402,7 @@ impl Runner {
             }
         };
         let base = path.parent().unwrap_or(Path::new("."));
-        let rootfs = check.rootfs(&file.rootfs, base)?;
+        let rootfs = check.rootfs(&file.rootfs, file.image.as_ref(), base)?;
         Ok(Runner {
             name: file.name,
             description: file.description,
@@ -494,4 +559,209 @@ impl RunnerCatalog {
         }
         items.join(", ")
     }
+}
+
+/// What `vsbx runner add NAME --image SRC` asks for.
+#[derive(Clone, Debug, Default)]
+pub struct ImageRunnerRequest {
+    pub name: String,
+    pub source: PathBuf,
+    pub tag: Option<String>,
+    pub extensions: Vec<String>,
+    /// The command template; empty: the image's Entrypoint and Cmd followed by `{file}`.
+    pub command: Vec<String>,
+    pub profile: String,
+    pub env: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct ImageRunnerFile<'a> {
+    name: &'a str,
+    description: String,
+    extensions: &'a [String],
+    profile: &'a str,
+    command: &'a [String],
+    env: Vec<String>,
+    rootfs: ImageRootfsFile,
+    image: &'a ImageInfo,
+}
+
+#[derive(serde::Serialize)]
+struct ImageRootfsFile {
+    image: PathBuf,
+}
+
+/// How a runner's filesystem is made, for `vsbx runner list`.
+pub fn source_kind(runner: &Runner) -> &'static str {
+    match runner.rootfs {
+        Rootfs::HostBinds { .. } => "host-binds",
+        Rootfs::Image { .. } => "image",
+        Rootfs::Directory { .. } | Rootfs::Tarball { .. } => "builtin",
+    }
+}
+
+/// Unpacks the image (once per config digest, under `catalog_dir/.images`) and writes
+/// `catalog_dir/NAME/runner.toml` naming it. Nothing is left behind on error, except a cached
+/// tree another runner may share.
+pub fn add_image_runner(
+    catalog_dir: &Path,
+    request: &ImageRunnerRequest,
+) -> Result<(Runner, crate::UnpackedImage)> {
+    let invalid = |message: String| BundleError::flag("runner add", request.name.clone(), message);
+    if request.name.is_empty()
+        || !request
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid("not a plain name ([A-Za-z0-9_-]+)".into()));
+    }
+    let catalog = RunnerCatalog::load_dir(catalog_dir)?;
+    if catalog.runners.contains_key(&request.name) {
+        return Err(invalid(format!(
+            "a runner of that name exists; `vsbx runner rm {}` first",
+            request.name
+        )));
+    }
+    let extensions: Vec<String> = request
+        .extensions
+        .iter()
+        .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+        .collect();
+    if extensions.is_empty() {
+        return Err(invalid(
+            "give the file extensions it runs with --ext".into(),
+        ));
+    }
+    for extension in &extensions {
+        if let Some(other) = catalog
+            .runners
+            .values()
+            .find(|r| r.extensions.contains(extension))
+        {
+            return Err(invalid(format!(
+                "runner `{}` already takes .{extension}",
+                other.name
+            )));
+        }
+    }
+    let dir = catalog_dir.join(&request.name);
+    if fs::symlink_metadata(&dir).is_ok() {
+        return Err(invalid(format!("{} already exists", dir.display())));
+    }
+    let cache = catalog_dir.join(crate::IMAGE_CACHE_DIR);
+    let image = crate::unpack_image(&request.source, request.tag.as_deref(), &cache)?;
+    let command = if request.command.is_empty() {
+        let mut c: Vec<String> = image
+            .config
+            .entrypoint
+            .iter()
+            .chain(&image.config.cmd)
+            .cloned()
+            .collect();
+        if c.is_empty() {
+            return Err(invalid(
+                "the image has no Entrypoint or Cmd; give --command".into(),
+            ));
+        }
+        c.push("{file}".into());
+        c
+    } else {
+        request.command.clone()
+    };
+    let source = fs::canonicalize(&request.source).unwrap_or_else(|_| request.source.clone());
+    let info = ImageInfo {
+        digest: image.digest.clone(),
+        source: source.to_string_lossy().to_string(),
+        format: image.format.as_str().to_string(),
+        tag: request.tag.clone(),
+        working_dir: image.config.working_dir.clone(),
+        user: image.config.user.clone(),
+        entrypoint: image.config.entrypoint.clone(),
+        cmd: image.config.cmd.clone(),
+    };
+    let tree_name = image
+        .tree
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let file = ImageRunnerFile {
+        name: &request.name,
+        description: format!("image {} ({})", info.source, info.digest),
+        extensions: &extensions,
+        profile: &request.profile,
+        command: &command,
+        env: image
+            .config
+            .env
+            .iter()
+            .chain(&request.env)
+            .cloned()
+            .collect(),
+        rootfs: ImageRootfsFile {
+            image: Path::new("..").join(crate::IMAGE_CACHE_DIR).join(tree_name),
+        },
+        image: &info,
+    };
+    let text = toml::to_string(&file).map_err(|e| invalid(format!("writing the manifest: {e}")))?;
+    let text = format!(
+        "# Written by `vsbx runner add {} --image {}`; remove with `vsbx runner rm {}`.\n{text}",
+        request.name, info.source, request.name
+    );
+    fs::create_dir(&dir).map_err(BundleError::io("creating", &dir))?;
+    let manifest = dir.join(MANIFEST_NAME);
+    let written = fs::write(&manifest, text)
+        .map_err(BundleError::io("writing", &manifest))
+        .and_then(|()| Runner::load(&manifest));
+    match written {
+        Ok(runner) => Ok((runner, image)),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+/// What `remove_runner` removed.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub manifest: PathBuf,
+    /// The cached tree, when no other runner used it.
+    pub tree: Option<PathBuf>,
+}
+
+/// Removes the image runner NAME of `catalog_dir` and its cached tree when no other runner
+/// uses it. Runners of other kinds are refused (they are files of the project).
+pub fn remove_runner(catalog_dir: &Path, name: &str) -> Result<Removed> {
+    let catalog = RunnerCatalog::load_dir(catalog_dir)?;
+    let runner = catalog.get(name)?;
+    let Rootfs::Image { tree, .. } = &runner.rootfs else {
+        return Err(BundleError::flag(
+            "runner rm",
+            name,
+            format!(
+                "is a {} runner, not one made by `runner add --image`; remove {} by hand",
+                source_kind(runner),
+                runner.manifest.display()
+            ),
+        ));
+    };
+    let dir = runner
+        .manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    fs::remove_dir_all(&dir).map_err(BundleError::io("removing", &dir))?;
+    let shared = catalog.runners().any(|other| {
+        other.name != name && matches!(&other.rootfs, Rootfs::Image { tree: t, .. } if t == tree)
+    });
+    let mut removed_tree = None;
+    if !shared && tree.is_dir() {
+        fs::remove_dir_all(tree).map_err(BundleError::io("removing", tree))?;
+        removed_tree = Some(tree.clone());
+    }
+    Ok(Removed {
+        manifest: runner.manifest.clone(),
+        tree: removed_tree,
+    })
 }

@@ -54,12 +54,53 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Manage the runner catalog: add runners from OCI images, list, remove.
+    Runner {
+        #[command(subcommand)]
+        action: RunnerAction,
+        /// Runner directory (default: $VSBX_RUNNERS, else the workspace's examples/bundles/runners).
+        #[arg(long, global = true)]
+        runners: Option<PathBuf>,
+    },
     /// Draw a --monitor file as an SVG chart.
     Plot {
         input: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+pub enum RunnerAction {
+    /// Add runner NAME from an image: an OCI layout directory, an oci-archive or a
+    /// docker-archive tar (`podman save`, `docker save`). Unpacked once into the catalog's
+    /// .images cache, keyed by the image's config digest.
+    Add {
+        name: String,
+        /// The image: an OCI layout directory, an oci-archive or a docker-archive tar.
+        #[arg(long)]
+        image: PathBuf,
+        /// Which image of a source that holds several (its tag, e.g. `python:3.12` or `3.12`).
+        #[arg(long)]
+        tag: Option<String>,
+        /// A file extension it runs (repeatable), e.g. `--ext py`.
+        #[arg(long = "ext", required = true)]
+        extensions: Vec<String>,
+        /// Command template, split at spaces, e.g. `python3 {file}` (default: the image's
+        /// Entrypoint and Cmd followed by {file}).
+        #[arg(long)]
+        command: Option<String>,
+        /// Profile of its runs when the caller names none.
+        #[arg(long, default_value = "compute")]
+        profile: String,
+        /// Extra environment K=V for its runs (repeatable), on top of the image's Env.
+        #[arg(long)]
+        env: Vec<String>,
+    },
+    /// List the runners: name, source kind (builtin, host-binds, image), digest, size.
+    List,
+    /// Remove image runner NAME (and its cached tree when no other runner uses it).
+    Rm { name: String },
 }
 
 /// `run`'s own settings from their flags: the output cap in bytes and the sampling interval.

@@ -14,7 +14,7 @@ pub mod sandbox;
 pub mod supervise;
 pub mod usage;
 
-pub use report::{Outcome, Report};
+pub use report::{LimitHit, Outcome, Report};
 pub use sandbox::{Builder, Sandbox};
 pub use supervise::{run_bundle, RunOptions, RunResult};
 

@@ -14,7 +14,7 @@ use vsbx_sandbox::{plot, Sandbox};
 
 mod cli;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, RunnerAction};
 
 /// Exit status for bad input and sandbox failures (the program's own code otherwise).
 const EXIT_ERROR: u8 = 2;
@@ -53,6 +53,10 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Runner { action, runners } => match runner_command(action, runners) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
         Command::Plot { input, output } => match plot::plot(&input, &output) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
@@ -143,6 +147,90 @@ fn main() -> ExitCode {
                 return ExitCode::from((128 + sig) as u8);
             }
             ExitCode::from(result.report.exit_code_for_shell().clamp(0, 255) as u8)
+        }
+    }
+}
+
+/// `vsbx runner add|list|rm`.
+fn runner_command(action: RunnerAction, dir: Option<PathBuf>) -> Result<(), String> {
+    use vsbx_bundle_gen::{Rootfs, RunnerCatalog};
+    let dir = dir.unwrap_or_else(RunnerCatalog::default_dir);
+    match action {
+        RunnerAction::Add {
+            name,
+            image,
+            tag,
+            extensions,
+            command,
+            profile,
+            env,
+        } => {
+            vsbx_policy::Profile::builtin(&profile).map_err(|e| format!("--profile: {e}"))?;
+            for entry in &env {
+                vsbx_bundle_gen::parse_env(entry).map_err(|e| e.to_string())?;
+            }
+            let request = vsbx_bundle_gen::ImageRunnerRequest {
+                name,
+                source: image,
+                tag,
+                extensions,
+                command: command
+                    .map(|c| c.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                profile,
+                env,
+            };
+            let (runner, image) =
+                vsbx_bundle_gen::add_image_runner(&dir, &request).map_err(|e| e.to_string())?;
+            println!(
+                "added runner {} ({} {}, {}{}): {}",
+                runner.name,
+                image.format.as_str(),
+                image.digest,
+                if image.unpacked_now {
+                    "unpacked into "
+                } else {
+                    "already unpacked in "
+                },
+                image.tree.display(),
+                runner.run_args(&["{file}".into()]).join(" ")
+            );
+            Ok(())
+        }
+        RunnerAction::List => {
+            let catalog = RunnerCatalog::load_dir(&dir).map_err(|e| e.to_string())?;
+            println!(
+                "{:<12} {:<11} {:<20} {:>10}  EXTENSIONS",
+                "NAME", "SOURCE", "DIGEST", "SIZE"
+            );
+            for runner in catalog.runners() {
+                let (digest, size) = match &runner.rootfs {
+                    Rootfs::Image { tree, image } => (
+                        image.digest.chars().take(19).collect::<String>(),
+                        vsbx_bundle_gen::tree_size(tree).to_string(),
+                    ),
+                    _ => ("-".to_string(), "-".to_string()),
+                };
+                println!(
+                    "{:<12} {:<11} {:<20} {:>10}  {}",
+                    runner.name,
+                    vsbx_bundle_gen::source_kind(runner),
+                    digest,
+                    size,
+                    runner.extensions.join(",")
+                );
+            }
+            Ok(())
+        }
+        RunnerAction::Rm { name } => {
+            let removed = vsbx_bundle_gen::remove_runner(&dir, &name).map_err(|e| e.to_string())?;
+            match removed.tree {
+                Some(tree) => println!("removed runner {name} and {}", tree.display()),
+                None => {
+                    println!("removed runner {name} (its image is still used by another runner)")
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -55,6 +55,45 @@ pub struct Report {
     /// What `--output DIR` received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<crate::outdir::OutputStats>,
+    /// The limits the run reached, in a fixed order (see [`LimitHit`]); empty when none.
+    pub limits_hit: Vec<LimitHit>,
+}
+
+/// A limit a run reached. The JSON spelling (`limits_hit`) is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitHit {
+    /// The wall-clock limit ended the run.
+    Timeout,
+    /// The memory cgroup reached its limit (reclaim, `high`/`max` events or an OOM kill).
+    Memory,
+    /// A fork or clone failed at the pids limit.
+    Pids,
+    /// The CPU quota throttled the run.
+    Cpu,
+    /// Killed by SIGXFSZ: a write went past the file size limit.
+    FileSize,
+    /// More stdout than `--output-cap` was written; the rest was dropped.
+    StdoutCap,
+    /// More stderr than `--output-cap` was written; the rest was dropped.
+    StderrCap,
+    /// `--output DIR` got less than the program left in /output (`--output-size`).
+    OutputSize,
+}
+
+impl LimitHit {
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitHit::Timeout => "timeout",
+            LimitHit::Memory => "memory",
+            LimitHit::Pids => "pids",
+            LimitHit::Cpu => "cpu",
+            LimitHit::FileSize => "file_size",
+            LimitHit::StdoutCap => "stdout_cap",
+            LimitHit::StderrCap => "stderr_cap",
+            LimitHit::OutputSize => "output_size",
+        }
+    }
 }
 
 impl Report {
@@ -64,6 +103,14 @@ impl Report {
             (Some(c), _) => c,
             (None, Some(s)) => 128 + s,
             _ => 1,
+        }
+    }
+
+    /// Adds `hit` to `limits_hit`, keeping the fixed order and no duplicates.
+    pub fn add_limit_hit(&mut self, hit: LimitHit) {
+        if !self.limits_hit.contains(&hit) {
+            self.limits_hit.push(hit);
+            self.limits_hit.sort();
         }
     }
 
@@ -100,8 +147,14 @@ impl Report {
                 )
             })
             .unwrap_or_default();
+        let hits = if self.limits_hit.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = self.limits_hit.iter().map(|h| h.name()).collect();
+            format!(" (limits hit: {})", names.join(", "))
+        };
         format!(
-            "vsbx: {status} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}{output}",
+            "vsbx: {status}{hits} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}{output}",
             self.wall_ms,
             self.cpu_user_ms,
             self.cpu_system_ms,
@@ -157,6 +210,7 @@ mod tests {
             timeout_ms: Some(30_000),
             host_uid: Some(2_000_000_000),
             output: None,
+            limits_hit: Vec::new(),
         };
         assert_eq!(r.exit_code_for_shell(), 137);
         let s = r.summary();
@@ -169,5 +223,39 @@ mod tests {
         assert!(j.get("exit_code").is_none());
         assert_eq!(j["timeout_ms"], 30_000);
         assert_eq!(j["host_uid"], 2_000_000_000u32);
+        assert_eq!(j["limits_hit"], serde_json::json!([]));
+        assert!(!s.contains("limits hit"), "{s}");
+    }
+
+    #[test]
+    fn limits_hit_are_named_in_order_once() {
+        let mut r = Report {
+            id: "x".into(),
+            status: Outcome::Ok,
+            exit_code: Some(0),
+            signal: None,
+            wall_ms: 1,
+            cpu_user_ms: 0,
+            cpu_system_ms: 0,
+            peak_memory_bytes: 0,
+            peak_pids: 16,
+            stdout: StreamStats::default(),
+            stderr: StreamStats::default(),
+            timeout_ms: None,
+            host_uid: None,
+            output: None,
+            limits_hit: Vec::new(),
+        };
+        for hit in [LimitHit::StdoutCap, LimitHit::Pids, LimitHit::StdoutCap] {
+            r.add_limit_hit(hit);
+        }
+        assert!(
+            r.summary()
+                .starts_with("vsbx: ok (limits hit: pids, stdout_cap) (exit 0)"),
+            "{}",
+            r.summary()
+        );
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["limits_hit"], serde_json::json!(["pids", "stdout_cap"]));
     }
 }

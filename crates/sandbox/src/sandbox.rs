@@ -12,7 +12,7 @@ use crate::audit::AuditLog;
 use crate::identity::{self, RunIdentity};
 use crate::outdir::{copy_out, open_host_dir};
 use crate::private_dir::private_dir;
-use crate::report::Outcome;
+use crate::report::{LimitHit, Outcome};
 use crate::supervise::{run_bundle, RunOptions, RunResult};
 use crate::Error;
 
@@ -190,7 +190,11 @@ impl Sandbox {
             let mut r = run_bundle(&opts)?;
             r.report.host_uid = Some(host_uid);
             if let (Some((dir, to)), Some(from)) = (&output, r.kept_dir.take()) {
-                r.report.output = Some(copy_out(&from, to, dir, output_size.unwrap_or(0))?);
+                let stats = copy_out(&from, to, dir, output_size.unwrap_or(0))?;
+                if stats.limit_reached {
+                    r.report.add_limit_hit(LimitHit::OutputSize);
+                }
+                r.report.output = Some(stats);
             }
             let event = match r.report.status {
                 Outcome::Ok | Outcome::ExitNonzero => "exited",

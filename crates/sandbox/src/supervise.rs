@@ -16,8 +16,8 @@ use vsbx_runtime::state::Root;
 
 use crate::escape::EscapeFilter;
 use crate::outdir::open_container_dir;
-use crate::report::{Outcome, Report, StreamStats};
-use crate::usage::{Sampler, Usage};
+use crate::report::{LimitHit, Outcome, Report, StreamStats};
+use crate::usage::{CgroupLimitsHit, Sampler, Usage};
 use crate::Error;
 
 /// How to run a bundle.
@@ -280,6 +280,7 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     sampler.sample(wall);
     let usage = Usage::read(&dirs);
     let ooms = vsbx_runtime::events::oom_kills(&dirs);
+    let cgroup_hits = CgroupLimitsHit::read(&dirs);
     container::destroy(locked, &record).map_err(Error::Runtime)?;
 
     let (exit_code, signal) = match status {
@@ -304,7 +305,7 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     } else {
         Outcome::ExitNonzero
     };
-    let report = Report {
+    let mut report = Report {
         id: o.id.clone(),
         status: outcome,
         exit_code,
@@ -319,7 +320,21 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         timeout_ms: o.timeout.map(|t| t.as_millis() as u64),
         host_uid: None,
         output: None,
+        limits_hit: Vec::new(),
     };
+    for (hit, reached) in [
+        (LimitHit::Timeout, timed_out && !interrupted),
+        (LimitHit::Memory, cgroup_hits.memory || ooms > 0),
+        (LimitHit::Pids, cgroup_hits.pids),
+        (LimitHit::Cpu, cgroup_hits.cpu),
+        (LimitHit::FileSize, signal == Some(libc::SIGXFSZ)),
+        (LimitHit::StdoutCap, report.stdout.truncated),
+        (LimitHit::StderrCap, report.stderr.truncated),
+    ] {
+        if reached {
+            report.add_limit_hit(hit);
+        }
+    }
     Ok(RunResult {
         report,
         stdout: out.kept,

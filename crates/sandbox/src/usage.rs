@@ -115,3 +115,32 @@ impl Usage {
         }
     }
 }
+
+/// The cgroup limits a run reached, read before the cgroup is removed (v1 and v2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupLimitsHit {
+    /// A fork or clone was refused at pids.max (`max` of pids.events, both versions).
+    pub pids: bool,
+    /// Memory reached memory.high/max or the OOM killer ran (v2 memory.events; v1
+    /// memory.failcnt and memory.oom_control).
+    pub memory: bool,
+    /// The CPU quota throttled the run at least once (`nr_throttled` of cpu.stat).
+    pub cpu: bool,
+}
+
+impl CgroupLimitsHit {
+    pub fn read(dirs: &[PathBuf]) -> CgroupLimitsHit {
+        let positive = |file: &str, key: &str| keyed(dirs, file, key).is_some_and(|n| n > 0);
+        let memory_v2 = ["high", "max", "oom", "oom_kill"]
+            .iter()
+            .any(|k| positive("memory.events", k));
+        let memory_v1 = read_u64(dirs, &["memory.failcnt"]).is_some_and(|n| n > 0)
+            || positive("memory.oom_control", "oom_kill")
+            || positive("memory.oom_control", "under_oom");
+        CgroupLimitsHit {
+            pids: positive("pids.events", "max"),
+            memory: memory_v2 || memory_v1,
+            cpu: positive("cpu.stat", "nr_throttled"),
+        }
+    }
+}

@@ -1,6 +1,64 @@
 //! Limits are enforced and reported: memory (OOM kill), pids (fork), wall clock, output.
 
-use crate::support::{audit_events, program, vsbx_run};
+use crate::support::{audit_events, program, vsbx_run, Run};
+
+/// The report's `limits_hit` names.
+fn limits_hit(run: &Run) -> Vec<String> {
+    run.report()["limits_hit"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no limits_hit list\n{}", run.context()))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A fork bomb whose parent survives EAGAIN and exits 0 is still reported as having hit
+/// the pids limit, in the JSON and in the summary.
+#[test]
+fn fork_bomb_that_exits_0_reports_pids_hit() {
+    let run = vsbx_run(&[
+        "--pids",
+        "16",
+        "--timeout",
+        "30s",
+        &program("fork_until_fail.py"),
+    ]);
+    assert_eq!(run.status(), "ok", "{}", run.context());
+    assert!(
+        run.stdout_str().contains("fork failed: EAGAIN"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        limits_hit(&run).contains(&"pids".to_string()),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.summary().starts_with("vsbx: ok (limits hit: pids"),
+        "{}",
+        run.context()
+    );
+}
+
+/// Limits far above what the program needs: nothing is reported as hit.
+#[test]
+fn untouched_limits_report_none_hit() {
+    let run = vsbx_run(&[
+        "--pids",
+        "64",
+        "--memory",
+        "512M",
+        "--cpus",
+        "2",
+        "--timeout",
+        "30s",
+        &program("hello.py"),
+    ]);
+    assert_eq!(run.status(), "ok", "{}", run.context());
+    assert!(limits_hit(&run).is_empty(), "{}", run.context());
+    assert!(!run.summary().contains("limits hit"), "{}", run.context());
+}
 
 const MIB: u64 = 1 << 20;
 
@@ -35,10 +93,12 @@ fn memory_hog_is_oom_killed_at_the_limit() {
         run.context()
     );
     assert!(
-        run.summary().starts_with("vsbx: oom_killed (signal 9)"),
+        run.summary()
+            .starts_with("vsbx: oom_killed (limits hit: memory) (signal 9)"),
         "{}",
         run.context()
     );
+    assert_eq!(limits_hit(&run), ["memory"], "{}", run.context());
     let events: Vec<String> = audit_events(&run).into_iter().map(|(e, _)| e).collect();
     assert_eq!(
         events,
@@ -131,7 +191,13 @@ fn infinite_loop_ends_at_the_timeout() {
         run.context()
     );
     assert!(
-        run.summary().starts_with("vsbx: timeout (signal 9)"),
+        run.summary()
+            .starts_with("vsbx: timeout (limits hit: timeout"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        limits_hit(&run).contains(&"timeout".to_string()),
         "{}",
         run.context()
     );
@@ -158,6 +224,11 @@ fn output_flood_is_counted_capped_and_the_run_ends() {
     let r = run.report();
     assert_eq!(r["stdout"]["bytes"], 10 * MIB, "{}", run.context());
     assert_eq!(r["stdout"]["truncated"], true, "{}", run.context());
+    assert!(
+        limits_hit(&run).contains(&"stdout_cap".to_string()),
+        "{}",
+        run.context()
+    );
     assert_eq!(
         r["stderr"]["bytes"],
         "flood: done\n".len(),

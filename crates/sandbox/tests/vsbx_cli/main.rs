@@ -7,11 +7,13 @@
 //! - profiles: each profile's intended workload, and what each profile denies (with the errno)
 //! - limits:   memory (OOM), pids (fork bombs), wall clock, output flood
 //! - errors:   bad input: one `vsbx: error:` line, exit 2, nothing left behind
+//! - images:   runners from podman-saved images (each format), list, rm
 //! - runners:  hello in python, node, shell, rust, go; compile errors
 //! - records:  --report, --audit, --monitor + `vsbx plot`, the summary line, exit codes
 //! - security: symlinked inputs, bounded --output, a uid per run, default timeout, escapes
 
 mod errors;
+mod images;
 mod limits;
 mod profiles;
 mod records;
