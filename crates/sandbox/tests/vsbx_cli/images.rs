@@ -305,10 +305,7 @@ fn python_image_runs_the_image_interpreter_and_stdlib() {
     let tree = dir.path().join("tree");
     fs::create_dir(&tree).unwrap();
     let libs = sh(Command::new("ldd").arg(format!("/usr/bin/{version}")));
-    let mut members: Vec<String> = vec![
-        format!("usr/bin/{version}"),
-        format!("usr/lib/{version}"),
-    ];
+    let mut members: Vec<String> = vec![format!("usr/bin/{version}"), format!("usr/lib/{version}")];
     members.extend(
         libs.split_whitespace()
             .filter(|w| w.starts_with('/'))
