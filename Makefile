@@ -9,6 +9,10 @@ RELEASE := target/static
 RUNTIME := $(RELEASE)/vsbx-runtime
 VSBX := $(RELEASE)/vsbx
 STATE_ROOT ?= /run/vsbx
+# The debug binaries the test stages run, built by every stage with the same package set: cargo
+# unifies features per invocation, so building vsbx-runtime alone would compile and link it
+# again between stages.
+TEST_BINS := $(CARGO) build -p vsbx-runtime -p vsbx-sandbox
 
 .PHONY: all build deps hello demo runners test unit conformance conformance-vsbx conformance-runc clean
 
@@ -45,14 +49,14 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 test: deps runners unit conformance security soak-short engines vm-test
 
 unit:
-	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
+	$(TEST_BINS)
 	$(CARGO) test --workspace --exclude vsbx-conformance --exclude vsbx-engines --exclude vsbx-security --exclude vsbx-soak
 	./scripts/unit-unprivileged.sh
 
 conformance: conformance-vsbx conformance-runc
 
 conformance-vsbx:
-	$(CARGO) build -p vsbx-runtime
+	$(TEST_BINS)
 	VSBX_TEST_RUNTIME=$(CURDIR)/target/debug/vsbx-runtime $(CARGO) test -p vsbx-conformance --no-fail-fast -- --test-threads=2
 
 conformance-runc:
@@ -87,11 +91,11 @@ engines-deps:
 	./scripts/engines/install.sh
 
 engines: engines-deps
-	$(CARGO) build -p vsbx-runtime
+	$(TEST_BINS)
 	VSBX_ENGINE_RUNTIME=$(ENGINE_RUNTIME) $(CARGO) test -p vsbx-engines --no-fail-fast -- --test-threads=2
 
 engines-podman engines-docker engines-containerd: engines-%: engines-deps
-	$(CARGO) build -p vsbx-runtime
+	$(TEST_BINS)
 	VSBX_ENGINE_RUNTIME=$(ENGINE_RUNTIME) $(CARGO) test -p vsbx-engines --test $* -- --test-threads=2
 
 # Installs the release build as /usr/local/bin/vsbx-runtime and registers it with podman
@@ -106,11 +110,11 @@ install-podman: build
 # command); `make test` runs a short one. VSBX_SOAK_SEED=N replays a run's kill points.
 .PHONY: soak soak-short
 soak:
-	$(CARGO) build -p vsbx-runtime
+	$(TEST_BINS)
 	VSBX_SOAK=full VSBX_TEST_RUNTIME=$(CURDIR)/target/debug/vsbx-runtime $(CARGO) test -p vsbx-soak -- --nocapture
 
 soak-short:
-	$(CARGO) build -p vsbx-runtime
+	$(TEST_BINS)
 	VSBX_TEST_RUNTIME=$(CURDIR)/target/debug/vsbx-runtime $(CARGO) test -p vsbx-soak -- --nocapture
 
 # Exploit-grade tests (tests/security): the published container-escape attacks, each run against
@@ -119,7 +123,7 @@ soak-short:
 security: security-vsbx security-runc
 
 security-vsbx:
-	$(CARGO) build -p vsbx-runtime -p vsbx-sandbox
+	$(TEST_BINS)
 	VSBX_TEST_RUNTIME=$(CURDIR)/target/debug/vsbx-runtime $(CARGO) test -p vsbx-security --no-fail-fast -- --test-threads=2
 
 security-runc:

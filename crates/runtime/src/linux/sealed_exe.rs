@@ -12,11 +12,14 @@
 //! itself once from a copy of its binary that cannot be written by anyone, so the file every
 //! clone carries is that copy, never the host's binary:
 //!
-//! 1. A read-only overlayfs made with the new mount API and never attached anywhere: the
-//!    binary's directory as the lower layer (plus an empty detached tmpfs, because overlayfs
-//!    wants two lower layers when there is no upper one). No upper layer means the superblock
-//!    itself cannot be written or remounted writable, whatever the opener's privileges. It
-//!    costs two mounts and an execve (about 0.1-0.3 ms), no copy.
+//! 1. As real root: a read-only bind of the cache's own name for the binary under
+//!    `/run/vsbx-exe` (a hard link, or a root-only copy across filesystems), made once per
+//!    binary version and reused: no mount per container, and none on the binary's own path.
+//! 2. Otherwise a read-only overlayfs made with the new mount API and never attached anywhere:
+//!    the binary's directory as the lower layer (plus an empty detached tmpfs, because
+//!    overlayfs wants two lower layers when there is no upper one). No upper layer means the
+//!    superblock itself cannot be written or remounted writable, whatever the opener's
+//!    privileges. It costs two mounts and an execve (about 0.1-0.3 ms), no copy.
 //! 3. Where overlayfs is not available (no CAP_SYS_ADMIN, as rootless; a kernel without it), a
 //!    sealed memfd copy of the binary (`F_SEAL_WRITE`, so even its own copy cannot be changed).
 //!
@@ -32,7 +35,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{fstatvfs, StatVfsMountFlags};
+use rustix::fs::{fstatvfs, AtFlags, StatVfsMountFlags};
 use rustix::mount::{
     fsconfig_create, fsconfig_set_string, fsmount, fsopen, FsMountFlags, FsOpenFlags,
     MountAttrFlags,
@@ -153,10 +156,14 @@ fn may_keep_mounts() -> bool {
     rustix::process::geteuid().is_root() && !crate::rootless::in_user_namespace()
 }
 
-/// The binary through a read-only bind mount of it under `cache`, made by the first
-/// runtime of this binary version and reused by every later one: no mount per container.
-/// A read-only mount cannot be written through `/proc/PID/exe` (EROFS), and a container
-/// cannot remount the host's mounts.
+/// The binary through a read-only bind mount of the cache's own name for it under `cache`,
+/// made by the first runtime of this binary version and reused by every later one: no mount
+/// per container. A read-only mount cannot be written through `/proc/PID/exe` (EROFS), and a
+/// container cannot remount the host's mounts.
+///
+/// The name is a hard link to the binary where the cache shares its filesystem, else a copy;
+/// never the binary's own path, so that no mount pins the installed file: cargo, package
+/// managers and `make install` replace it freely, on whatever filesystem it lives.
 fn cached_image(exe: &File, cache: &Path) -> Result<OwnedFd> {
     let st = rustix::fs::fstat(exe).map_err(|e| Error::os("fstat the binary", e.into()))?;
     let key = format!(
@@ -167,21 +174,27 @@ fn cached_image(exe: &File, cache: &Path) -> Result<OwnedFd> {
     if let Ok(fd) = open_bound(&target, &st) {
         return Ok(fd);
     }
-    std::fs::create_dir_all(cache).map_err(|e| Error::path("cannot create", cache, e))?;
+    root_only_dir(cache)?;
     prune(cache, CACHE_KEEP - 1);
-    // The mount point: an empty file only root may open (a leftover of a killed runtime
-    // is reused; two runtimes binding at once stack two identical read-only mounts).
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o500)
-        .open(&target)
-        .map_err(|e| Error::path("cannot create", &target, e))?;
+    // Made under a name of its own and renamed into place: a leftover of a killed runtime is
+    // replaced, and a name another runtime has bound meanwhile cannot be (EBUSY), so that one
+    // is used instead.
+    let tmp = cache.join(format!(".{key}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let name = |e: std::io::Error| Error::path("cannot create", &tmp, e);
+    let linked = rustix::fs::linkat(exe, "", rustix::fs::CWD, &tmp, AtFlags::EMPTY_PATH);
+    if linked.is_err() {
+        copy_binary(exe, &tmp).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            name(e)
+        })?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, &target) {
+        let _ = std::fs::remove_file(&tmp);
+        return open_bound(&target, &st).map_err(|_| Error::path("cannot create", &target, e));
+    }
     let os = |what: &str, e: rustix::io::Errno| Error::os(what.to_string(), e.into());
-    // The very file stat'ed above (its fd), not whatever the path names now.
-    rustix::mount::mount_bind(format!("/proc/self/fd/{}", raw(exe)).as_str(), &target)
-        .map_err(|e| os("bind the binary", e))?;
+    rustix::mount::mount_bind(&target, &target).map_err(|e| os("bind the binary", e))?;
     rustix::mount::mount_remount(
         &target,
         rustix::mount::MountFlags::BIND
@@ -197,7 +210,45 @@ fn cached_image(exe: &File, cache: &Path) -> Result<OwnedFd> {
     open_bound(&target, &st)
 }
 
-/// `target` opened, if it is the binary `st` describes on a read-only mount.
+/// `dir`, made if missing, as a directory only root can enter; refused if it is anything else
+/// (a symlink, or owned by another user, who could swap the binary under it).
+fn root_only_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::path("cannot create", dir, e)),
+    }
+    let m = std::fs::symlink_metadata(dir).map_err(|e| Error::path("cannot stat", dir, e))?;
+    if !m.is_dir() || m.uid() != 0 {
+        return Err(Error::other(format!(
+            "{} is not a directory owned by root",
+            dir.display()
+        )));
+    }
+    if m.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::path("cannot chmod", dir, e))?;
+    }
+    Ok(())
+}
+
+/// A copy of the binary at `to`, readable and executable by root only.
+fn copy_binary(exe: &File, to: &Path) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o500)
+        .open(to)?;
+    let mut src = exe;
+    src.seek(SeekFrom::Start(0))?;
+    std::io::copy(&mut src, &mut out)?;
+    Ok(())
+}
+
+/// `target` opened, if it is this binary (`st`) on a read-only mount: the same inode (a hard
+/// link), or a root-only copy of the same size in the root-only cache.
 fn open_bound(target: &Path, st: &rustix::fs::Stat) -> Result<OwnedFd> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
@@ -208,27 +259,40 @@ fn open_bound(target: &Path, st: &rustix::fs::Stat) -> Result<OwnedFd> {
     .map_err(|e| Error::os("open the bound binary", e.into()))?;
     let got = rustix::fs::fstat(&fd).map_err(|e| Error::os("fstat", e.into()))?;
     let vfs = fstatvfs(&fd).map_err(|e| Error::os("statvfs", e.into()))?;
-    if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino)
-        || !vfs.f_flag.contains(StatVfsMountFlags::RDONLY)
-    {
+    let same = (got.st_dev, got.st_ino) == (st.st_dev, st.st_ino);
+    let copy = rustix::fs::FileType::from_raw_mode(got.st_mode)
+        == rustix::fs::FileType::RegularFile
+        && got.st_uid == 0
+        && got.st_mode & 0o7222 == 0
+        && got.st_size == st.st_size;
+    if !(same || copy) || !vfs.f_flag.contains(StatVfsMountFlags::RDONLY) {
         return Err(Error::other("not a read-only bind of this binary"));
     }
     Ok(fd)
 }
 
-/// Detaches and removes the oldest entries of `cache` until at most `keep` are left.
+/// Detaches and removes the oldest entries of `cache` (by the time they were cached) until at
+/// most `keep` are left, and names a killed runtime was making more than a minute ago.
 /// Processes running from a detached bind keep it until they exit.
 fn prune(cache: &Path, keep: usize) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(dir) = std::fs::read_dir(cache) else {
         return;
     };
-    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
-        .flatten()
-        .filter_map(|e| {
-            let t = e.metadata().and_then(|m| m.modified()).ok()?;
-            Some((t, e.path()))
-        })
-        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut entries = Vec::new();
+    for e in dir.flatten() {
+        let Ok(m) = e.metadata() else { continue };
+        if e.file_name().as_bytes().starts_with(b".") {
+            if now - m.ctime() > 60 {
+                let _ = std::fs::remove_file(e.path());
+            }
+            continue;
+        }
+        entries.push(((m.ctime(), m.ctime_nsec()), e.path()));
+    }
     if entries.len() <= keep {
         return;
     }
@@ -304,6 +368,8 @@ fn memfd_image(exe: &File) -> Result<OwnedFd> {
         .map_err(|e| Error::os("memfd_create", e.into()))?;
     let mut copy = File::from(fd);
     let mut src = exe;
+    std::io::Seek::seek(&mut src, std::io::SeekFrom::Start(0))
+        .ctx(|| "rewind the binary".into())?;
     std::io::copy(&mut src, &mut copy).ctx(|| "copy the binary into a memfd".into())?;
     rustix::fs::fcntl_add_seals(
         &copy,
@@ -378,14 +444,43 @@ mod tests {
             eprintln!("skipped: needs real root to bind mount");
             return;
         }
-        use std::io::Write;
         let tmp = tempfile::tempdir().unwrap();
-        // A private mount namespace would be cleaner; the binds are detached at the end.
+        // The cache on the binary's filesystem: a hard link, the very inode.
+        let (cached, source) = cache_one(tmp.path(), &tmp.path().join("cache"));
+        assert_eq!(cached, source, "a hard link where the filesystem is shared");
+    }
+
+    /// As above with the cache on a filesystem of its own (a tmpfs, as /run usually is): a copy.
+    #[test]
+    fn the_cache_on_another_filesystem_holds_a_root_only_copy() {
+        if !may_keep_mounts() {
+            eprintln!("skipped: needs real root to mount");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
         let cache = tmp.path().join("cache");
-        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&cache).unwrap();
+        rustix::mount::mount(
+            "tmpfs",
+            &cache,
+            "tmpfs",
+            rustix::mount::MountFlags::empty(),
+            None,
+        )
+        .unwrap();
+        let (cached, source) = cache_one(tmp.path(), &cache.join("sub"));
+        let _ = rustix::mount::unmount(&cache, rustix::mount::UnmountFlags::DETACH);
+        assert_ne!(cached.0, source.0, "a copy on the cache's own filesystem");
+    }
+
+    /// Caches a copy of this test binary placed in `dir`, checks what the cache must hold, and
+    /// returns the (dev, ino) of the cached file and of the source.
+    fn cache_one(dir: &Path, cache: &Path) -> ((u64, u64), (u64, u64)) {
+        use std::io::{Read, Write};
+        let bin = dir.join("bin");
         std::fs::copy("/proc/self/exe", &bin).unwrap();
         let exe = File::open(&bin).unwrap();
-        let fd = cached_image(&exe, &cache).unwrap();
+        let fd = cached_image(&exe, cache).unwrap();
         let mounts = || {
             std::fs::read_to_string("/proc/self/mountinfo")
                 .unwrap()
@@ -393,11 +488,16 @@ mod tests {
                 .count()
         };
         let before = mounts();
-        let again = cached_image(&exe, &cache).unwrap();
+        let again = cached_image(&exe, cache).unwrap();
         assert_eq!(
             mounts(),
             before,
             "the second runtime of a version mounts nothing"
+        );
+        let dir_mode = std::fs::symlink_metadata(cache).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&dir_mode.permissions()) & 0o777,
+            0o700
         );
         for f in [&fd, &again] {
             let mut w = std::fs::OpenOptions::new()
@@ -414,15 +514,34 @@ mod tests {
                 "the bound binary took a write"
             );
         }
+        let mut content = Vec::new();
+        File::open(format!("/proc/self/fd/{}", raw(&fd)))
+            .unwrap()
+            .read_to_end(&mut content)
+            .unwrap();
+        assert_eq!(
+            content,
+            std::fs::read(&bin).unwrap(),
+            "the cache holds the binary"
+        );
         // A file that is not the binary at the expected place is not trusted.
-        let other = tmp.path().join("other");
+        let other = dir.join("other");
         std::fs::write(&other, b"y").unwrap();
         let st = rustix::fs::fstat(&exe).unwrap();
         assert!(open_bound(&other, &st).is_err());
+        // The binary's own path is no mount point: it can be replaced while cached.
+        std::fs::remove_file(&bin).unwrap();
+        std::fs::write(&bin, b"new version").unwrap();
+        let ids = |f: &OwnedFd| {
+            let s = rustix::fs::fstat(f).unwrap();
+            (s.st_dev, s.st_ino)
+        };
+        let result = (ids(&fd), (st.st_dev, st.st_ino));
         drop((fd, again));
-        prune(&cache, 0);
-        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+        prune(cache, 0);
+        assert_eq!(std::fs::read_dir(cache).unwrap().count(), 0);
         assert_eq!(mounts(), before - 1, "pruning detached the bind");
+        result
     }
 
     #[test]
