@@ -225,6 +225,8 @@ pub fn create_from(
         creating: Some((me, proc::start_time(me).unwrap_or(0))),
     };
     locked.write(&record)?;
+    let kept = locked.dir.join(crate::state::CONFIG);
+    fs::write(&kept, &bundle.text).map_err(|e| Error::path("cannot write", &kept, e))?;
 
     let fifo_path = locked.dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))

@@ -157,10 +157,12 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         Status::Paused => return Err(Error::other("cannot exec in a paused container")),
         _ => return Err(Error::other("cannot exec in a stopped container")),
     }
-    let bundle_cfg = rec.bundle.join("config.json");
-    let text = fs::read(&bundle_cfg).map_err(|e| Error::path("cannot read", &bundle_cfg, e))?;
+    // The config create used (runc keeps it in its state too): the bundle's config.json may
+    // have changed or gone since.
+    let kept = locked.dir.join(crate::state::CONFIG);
+    let text = fs::read(&kept).map_err(|e| Error::path("cannot read", &kept, e))?;
     let config =
-        spec::parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", bundle_cfg.display())))?;
+        spec::parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", kept.display())))?;
     let process = build_process(o, &config)?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::invalid(

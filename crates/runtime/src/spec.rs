@@ -23,6 +23,9 @@ pub struct Bundle {
     pub dir: PathBuf,
     pub spec: Spec,
     pub rootfs: PathBuf,
+    /// config.json as read: kept in the container's state directory by create, so that
+    /// later commands use what create used, whatever happens to the bundle.
+    pub text: Vec<u8>,
 }
 
 impl Bundle {
@@ -33,7 +36,12 @@ impl Bundle {
         let text = fs::read(&path).map_err(|e| Error::path("cannot read", &path, e))?;
         let spec = parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
         let rootfs = validate(&spec, &dir)?;
-        Ok(Bundle { dir, spec, rootfs })
+        Ok(Bundle {
+            dir,
+            spec,
+            rootfs,
+            text,
+        })
     }
 }
 

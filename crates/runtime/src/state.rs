@@ -23,6 +23,8 @@ use crate::proc;
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The config.json create used, in the container's directory (read by `exec`).
+pub const CONFIG: &str = "config.json";
 
 /// The runtime-spec statuses (plus `paused`, as runc reports it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -431,3 +431,44 @@ fn exec_into_created_container_runs_inside_it() {
         "the exec'd process is gone"
     );
 }
+
+#[test]
+fn exec_uses_the_config_of_create_not_the_bundle_as_it_is_now() {
+    // vsbx keeps the config.json create used in the container's state directory: a bundle
+    // edited, or broken, after create changes nothing for exec. Deliberately different from
+    // runc 1.1.5, which keeps the config in its state but takes exec's process defaults (env,
+    // cwd, user, ...) from the bundle's config.json as it is at exec time, and fails once it
+    // is broken.
+    let rt = Runtime::new("exec-kept-cfg");
+    let mut b = Bundle::new("exec-kept-cfg");
+    let id = unique_id("exec-kept-cfg");
+    let pid = running(&rt, &id, &mut b, |b| {
+        b.config()["process"]["env"] = json!(["PATH=/bin:/usr/bin", "WHICH=at-create"]);
+        b.config()["process"]["cwd"] = json!("/tmp");
+    });
+    let cfg = b.path().join("config.json");
+    let mut changed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    changed["process"]["env"] = json!(["PATH=/bin:/usr/bin", "WHICH=edited"]);
+    changed["process"]["cwd"] = json!("/");
+    fs::write(&cfg, changed.to_string()).unwrap();
+    let out = exec_in(&rt, &id, &[], &["sh", "-c", "echo $WHICH; pwd"]);
+    out.assert_ok();
+    if is_runc() {
+        assert_eq!(out.stdout, "edited\n/\n", "runc rereads the bundle: {out}");
+    } else {
+        assert_eq!(out.stdout, "at-create\n/tmp\n", "{out}");
+    }
+    fs::write(&cfg, "{ not json").unwrap();
+    let out = exec_in(&rt, &id, &[], &["sh", "-c", "echo $WHICH"]);
+    if is_runc() {
+        assert_ne!(out.code(), Some(0), "runc reads the broken config: {out}");
+    } else {
+        out.assert_ok();
+        assert_eq!(out.stdout, "at-create\n", "{out}");
+        fs::remove_file(&cfg).unwrap();
+        exec_in(&rt, &id, &[], &["true"]).assert_ok();
+    }
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(pid));
+}
