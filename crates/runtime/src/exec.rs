@@ -39,6 +39,12 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// --apparmor: the AppArmor profile for the process (replaces process.apparmorProfile).
     pub apparmor: Option<String>,
+    /// --ignore-paused: exec into a paused container too (the process stays frozen, and an
+    /// attached exec waits, until `resume`).
+    pub ignore_paused: bool,
+    /// --cgroup `[CONTROLLER[,CONTROLLER...]:]PATH`, repeatable: run the process in an
+    /// existing sub-cgroup of the container's cgroup (all hierarchies, or the named ones).
+    pub sub_cgroups: Vec<String>,
 }
 
 /// Namespace types in the order they are joined: user first (it grants the rights to
@@ -154,9 +160,15 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     // namespaces and cgroups it set up); only paused and stopped ones refuse.
     match rec.status(&locked.dir) {
         Status::Running | Status::Created => {}
-        Status::Paused => return Err(Error::other("cannot exec in a paused container")),
+        Status::Paused if o.ignore_paused => {}
+        Status::Paused => {
+            return Err(Error::other(
+                "cannot exec in a paused container (use --ignore-paused to override)",
+            ))
+        }
         _ => return Err(Error::other("cannot exec in a stopped container")),
     }
+    let cgroup_dirs = sub_cgroup_dirs(&rec.cgroup_dirs, &o.sub_cgroups)?;
     // The config create used (runc keeps it in its state too): the bundle's config.json may
     // have changed or gone since.
     let kept = locked.dir.join(crate::state::CONFIG);
@@ -269,7 +281,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     let reap = |pid: i32| {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
     };
-    if let Err(e) = cgroups::join(&rec.cgroup_dirs, pid) {
+    if let Err(e) = cgroups::join(&cgroup_dirs, pid) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,
@@ -291,6 +303,96 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         None => None,
     };
     crate::attach::supervise(pid, master.as_ref(), &mask)
+}
+
+/// The cgroup directories the process joins: the container's, each replaced by its
+/// sub-cgroup where a `--cgroup` value names one (for every hierarchy without a controller
+/// list; on cgroup v1 for the hierarchies holding a listed controller). The sub-cgroup must
+/// exist, as runc wants.
+fn sub_cgroup_dirs(dirs: &[PathBuf], values: &[String]) -> Result<Vec<PathBuf>> {
+    if values.is_empty() {
+        return Ok(dirs.to_vec());
+    }
+    let bad = |v: &str, why: &str| Error::invalid(format!("--cgroup {v:?}: {why}"));
+    // (controller or "" for all, sub path)
+    let mut subs: Vec<(String, PathBuf)> = Vec::new();
+    for v in values {
+        let (ctrls, path) = match v.split_once(':') {
+            Some((c, p)) => (c.split(',').map(str::to_owned).collect(), p),
+            None => (vec![String::new()], v.as_str()),
+        };
+        let path = std::path::Path::new(path);
+        if path.as_os_str().is_empty() || path.is_absolute() {
+            return Err(bad(v, "expected a path relative to the container's cgroup"));
+        }
+        if path
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(bad(v, "the path must not contain '..' or '.'"));
+        }
+        for c in ctrls {
+            if c.is_empty() && v.contains(':') {
+                return Err(bad(v, "empty controller name"));
+            }
+            if subs.iter().any(|(have, _)| *have == c) {
+                return Err(bad(v, "a controller is given twice"));
+            }
+            subs.push((c, path.to_path_buf()));
+        }
+    }
+    if dirs.is_empty() {
+        return Err(Error::invalid(
+            "--cgroup: the container has no cgroup of its own",
+        ));
+    }
+    let layout = cgroups::Layout::detect()?;
+    let hierarchy = |d: &std::path::Path| -> Vec<String> {
+        match &layout {
+            cgroups::Layout::Unified { .. } => Vec::new(),
+            cgroups::Layout::Legacy { hierarchies } => hierarchies
+                .iter()
+                .filter(|h| d.starts_with(&h.mount))
+                .max_by_key(|h| h.mount.components().count())
+                .map(|h| h.controllers.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+        }
+    };
+    let unified = matches!(layout, cgroups::Layout::Unified { .. });
+    if unified && subs.iter().any(|(c, _)| !c.is_empty()) {
+        return Err(Error::invalid(
+            "--cgroup: controller names are for cgroup v1; on v2 give only a path",
+        ));
+    }
+    let mut used = vec![false; subs.len()];
+    let mut out = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let ctrls = hierarchy(d);
+        let pick = subs
+            .iter()
+            .position(|(c, _)| ctrls.contains(c))
+            .or_else(|| subs.iter().position(|(c, _)| c.is_empty()));
+        let Some(i) = pick else {
+            out.push(d.clone());
+            continue;
+        };
+        used[i] = true;
+        let sub = d.join(&subs[i].1);
+        if !sub.is_dir() {
+            return Err(Error::invalid(format!(
+                "--cgroup: {} does not exist",
+                sub.display()
+            )));
+        }
+        out.push(sub);
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Err(Error::invalid(format!(
+            "--cgroup: the container is in no {:?} hierarchy",
+            subs[i].0
+        )));
+    }
+    Ok(out)
 }
 
 /// What the exec'd process needs, resolved by the runtime before clone.

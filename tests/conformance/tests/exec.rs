@@ -472,3 +472,106 @@ fn exec_uses_the_config_of_create_not_the_bundle_as_it_is_now() {
     rt.delete_force(&id).assert_ok();
     rt.assert_gone(&id, &b, Some(pid));
 }
+
+#[test]
+fn exec_ignore_paused_runs_once_resumed() {
+    // runc 1.1: --ignore-paused lets exec into a paused container; the process is frozen
+    // with the rest of the container and runs once it is resumed.
+    let rt = Runtime::new("exec-ign-paused");
+    let mut b = Bundle::new("exec-ign-paused");
+    let id = unique_id("exec-ign-paused");
+    running(&rt, &id, &mut b, |_| {});
+    rt.exec(&["pause", &id]).assert_ok();
+    let mut exec = rt.spawn(&[
+        "exec",
+        "--ignore-paused",
+        "--detach",
+        &id,
+        "sh",
+        "-c",
+        "echo ran > /out/exec-ran",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !b.path().join("out/exec-ran").exists(),
+        "the exec'd process ran in a paused container"
+    );
+    rt.exec(&["resume", &id]).assert_ok();
+    exec.wait(Duration::from_secs(10)).assert_ok();
+    let ran = b.path().join("out/exec-ran");
+    assert!(
+        wait_until(|| ran.exists()),
+        "the process never ran after resume"
+    );
+    assert_eq!(b.read_out("exec-ran"), "ran\n");
+    rt.delete_force(&id).assert_ok();
+}
+
+#[test]
+fn exec_cgroup_runs_the_process_in_a_sub_cgroup() {
+    let rt = Runtime::new("exec-subcg");
+    let mut b = Bundle::new("exec-subcg");
+    let id = unique_id("exec-subcg");
+    let pid = running(&rt, &id, &mut b, |_| {});
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    // v2: the container's one cgroup; v1: the freezer hierarchy (both runtimes join it).
+    let (dir, flag) = if unified {
+        let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let rel = text
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .unwrap()
+            .to_string();
+        (
+            std::path::Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/')),
+            "sub",
+        )
+    } else {
+        (
+            cgroup_dir_of(pid, "freezer").expect("the init's freezer cgroup"),
+            "freezer:sub",
+        )
+    };
+    let sub = dir.join("sub");
+    let out = exec_in(&rt, &id, &["--cgroup", flag], &["true"]);
+    assert_ne!(
+        out.code(),
+        Some(0),
+        "a sub-cgroup that does not exist: {out}"
+    );
+    out.assert_one_line_error();
+    fs::create_dir(&sub).unwrap();
+    let out = exec_in(
+        &rt,
+        &id,
+        &["--cgroup", flag],
+        &["sh", "-c", "cat /proc/self/cgroup; sleep 0.2"],
+    );
+    out.assert_ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| {
+            if unified {
+                l.starts_with("0::")
+            } else {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == "freezer"))
+            }
+        })
+        .unwrap_or_else(|| panic!("no cgroup line: {out}"))
+        .to_string();
+    assert!(
+        line.ends_with("/sub"),
+        "the process ran in {line}, not in the sub-cgroup: {out}"
+    );
+    for bad in ["../escape", "/abs"] {
+        let out = exec_in(&rt, &id, &["--cgroup", bad], &["true"]);
+        assert_ne!(out.code(), Some(0), "--cgroup {bad}: {out}");
+        out.assert_one_line_error();
+    }
+    rt.delete_force(&id).assert_ok();
+    let _ = fs::remove_dir(&sub);
+    rt.assert_gone(&id, &b, Some(pid));
+}

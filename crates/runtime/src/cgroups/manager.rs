@@ -136,11 +136,14 @@ impl<'a> Cgroup<'a> {
     /// Pids in the container's cgroup (the first directory that lists any).
     pub fn pids(&self) -> Vec<i32> {
         for d in self.dirs {
-            if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
-                let v: Vec<i32> = s.lines().filter_map(|l| l.trim().parse().ok()).collect();
-                if !v.is_empty() {
-                    return v;
+            let mut v = Vec::new();
+            for dir in std::iter::once(d.clone()).chain(sub_cgroups(d)) {
+                if let Ok(s) = fs::read_to_string(dir.join("cgroup.procs")) {
+                    v.extend(s.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
                 }
+            }
+            if !v.is_empty() {
+                return v;
             }
         }
         Vec::new()
@@ -183,24 +186,7 @@ impl<'a> Cgroup<'a> {
     pub fn remove(&self, wait: Duration) -> Result<()> {
         let deadline = Instant::now() + wait;
         for d in self.dirs {
-            loop {
-                match fs::remove_dir(d) {
-                    Ok(()) => break,
-                    Err(e) if e.kind() == ErrorKind::NotFound => break,
-                    Err(e)
-                        if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline =>
-                    {
-                        for pid in Cgroup::new(std::slice::from_ref(d)).pids() {
-                            let _ = nix::sys::signal::kill(
-                                nix::unistd::Pid::from_raw(pid),
-                                nix::sys::signal::Signal::SIGKILL,
-                            );
-                        }
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    Err(e) => return Err(Error::path("cannot remove cgroup", d, e)),
-                }
-            }
+            remove_tree(d, deadline)?;
         }
         Ok(())
     }
@@ -220,6 +206,55 @@ impl<'a> Cgroup<'a> {
     pub fn candidates(&self, file: &str) -> impl Iterator<Item = &'a PathBuf> + 'a {
         super::candidates(self.dirs, file)
     }
+}
+
+/// Every cgroup below `dir` (made by the container, or by an engine for `exec --cgroup`),
+/// parents before their children.
+fn sub_cgroups(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    let scan = |d: &Path, out: &mut Vec<PathBuf>| {
+        if let Ok(rd) = fs::read_dir(d) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    out.push(e.path());
+                }
+            }
+        }
+    };
+    scan(dir, &mut out);
+    while next < out.len() {
+        let d = out[next].clone();
+        scan(&d, &mut out);
+        next += 1;
+    }
+    out
+}
+
+/// Removes `dir` and every cgroup below it, deepest first, killing what is still in them
+/// until `deadline`.
+fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
+    let mut all = sub_cgroups(dir);
+    all.insert(0, dir.to_path_buf());
+    for d in all.iter().rev() {
+        loop {
+            match fs::remove_dir(d) {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                    for pid in Cgroup::new(std::slice::from_ref(d)).pids() {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(Error::path("cannot remove cgroup", d, e)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dirs` (and missing parents); returns the ones this call created.

@@ -211,6 +211,12 @@ pub struct ExecArgs {
     /// AppArmor profile for the process (applied where AppArmor is enabled).
     #[arg(long = "apparmor")]
     pub apparmor: Option<String>,
+    /// Allow exec in a paused container (the process stays frozen until resume).
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Run the process in an existing sub-cgroup: [CONTROLLER[,CONTROLLER]:]PATH, repeatable.
+    #[arg(long = "cgroup")]
+    pub cgroup: Vec<String>,
 }
 
 impl ExecArgs {
@@ -232,6 +238,8 @@ impl ExecArgs {
             no_new_privs: self.no_new_privs,
             preserve_fds: self.preserve_fds,
             apparmor: self.apparmor,
+            ignore_paused: self.ignore_paused,
+            sub_cgroups: self.cgroup,
         }
     }
 }
