@@ -55,6 +55,8 @@ pub struct Created {
 /// Undoes a half-made create: kills the init, removes cgroups and the state directory.
 struct Undo {
     state_dir: Option<PathBuf>,
+    /// A container without a mount namespace: its bind of the rootfs in the host's.
+    host_bind: Option<crate::linux::host_mounts::HostBind>,
     cgroups_made: Vec<PathBuf>,
     cgroup_dirs: Vec<PathBuf>,
     child: Option<i32>,
@@ -65,6 +67,7 @@ struct Undo {
 impl Undo {
     fn disarm(mut self) {
         self.state_dir = None;
+        self.host_bind = None;
         self.cgroups_made.clear();
         self.child = None;
         self.unit = None;
@@ -77,6 +80,9 @@ impl Drop for Undo {
             let pid = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        if let Some(b) = self.host_bind.take() {
+            let _ = b.release();
         }
         if let Some(unit) = self.unit.take() {
             if let Ok(bus) = cgroups::systemd::Bus::connect(unit.user) {
@@ -198,9 +204,15 @@ pub fn create_from(
         cgroup_dirs.clear();
     }
 
+    let host_bind = if ns.creates(CloneFlags::CLONE_NEWNS) || ns.joins(CloneFlags::CLONE_NEWNS) {
+        None
+    } else {
+        Some(crate::linux::host_mounts::HostBind::plan(&bundle.rootfs)?)
+    };
     let locked = claim_id(root, &o.id)?;
     let mut undo = Undo {
         state_dir: Some(locked.dir.clone()),
+        host_bind: host_bind.clone(),
         cgroups_made: vec![],
         cgroup_dirs: vec![],
         child: None,
@@ -222,6 +234,7 @@ pub fn create_from(
         cgroups_path: cgroups_path.map(Path::to_path_buf),
         systemd: unit.clone(),
         hooks: spec.hooks().clone(),
+        host_bind,
         creating: Some((me, proc::start_time(me).unwrap_or(0))),
     };
     locked.write(&record)?;
@@ -479,6 +492,9 @@ fn tear_down(rec: &Record) -> Result<()> {
             "container init {} did not exit after SIGKILL",
             rec.pid
         )));
+    }
+    if let Some(b) = &rec.host_bind {
+        b.release()?;
     }
     if let Some(unit) = &rec.systemd {
         cgroups::systemd::Bus::connect(unit.user)?.stop(unit)?;

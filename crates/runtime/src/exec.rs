@@ -208,6 +208,18 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         .and_then(|l| l.namespaces().as_ref())
         .map(|v| v.iter().map(|n| n.typ()).collect())
         .unwrap_or_default();
+    // No mount namespace to join (the container's mounts are in the host's): the process
+    // takes the init's root by chroot instead.
+    let chroot_to: Option<OwnedFd> = if rec.host_bind.is_some() {
+        let path = format!("/proc/{}/root", rec.pid);
+        Some(
+            fs::File::open(&path)
+                .map_err(|e| Error::os(format!("opening {path}"), e))?
+                .into(),
+        )
+    } else {
+        None
+    };
     let mut joins: Vec<(CloneFlags, OwnedFd)> = Vec::new();
     for (t, name) in JOIN_ORDER {
         if types.contains(t) {
@@ -257,6 +269,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                     .as_ref()
                     .and_then(|l| l.personality().as_ref()),
                 joins: &joins,
+                chroot_to: chroot_to.as_ref(),
                 process: &process,
                 caps: caps.as_ref(),
                 seccomp: seccomp.as_ref(),
@@ -399,6 +412,8 @@ fn sub_cgroup_dirs(dirs: &[PathBuf], values: &[String]) -> Result<Vec<PathBuf>> 
 struct Prepared<'a> {
     personality: Option<&'a LinuxPersonality>,
     joins: &'a [(CloneFlags, OwnedFd)],
+    /// The init's root, for a container without a mount namespace.
+    chroot_to: Option<&'a OwnedFd>,
     process: &'a Process,
     caps: Option<&'a CapSets>,
     seccomp: Option<&'a crate::linux::seccomp::Filters>,
@@ -412,6 +427,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     let Prepared {
         personality,
         joins,
+        chroot_to,
         process: p,
         caps,
         seccomp,
@@ -438,6 +454,12 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             .ctx(|| "setresgid(0) in the user namespace".into())?;
         sys.setresuid(0.into())
             .ctx(|| "setresuid(0) in the user namespace".into())?;
+    }
+    if let Some(root) = chroot_to {
+        sys.fchdir(root.as_fd())
+            .ctx(|| "chdir to the container's root".into())?;
+        sys.chroot(std::path::Path::new("."))
+            .ctx(|| "chroot to the container's root".into())?;
     }
     if p.terminal().unwrap_or(false) {
         let sock =

@@ -150,9 +150,25 @@ pub(crate) fn validate(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     }
     let has = |t: LinuxNamespaceType| seen.contains(&t);
     if !has(LinuxNamespaceType::Mount) {
-        return Err(Error::invalid(
-            "linux.namespaces: a mount namespace is required to set up the root filesystem",
-        ));
+        // As runc: without a mount namespace the container's mounts are made in the host's
+        // (inside a bind of the rootfs that delete takes back, see linux/host_mounts.rs), but
+        // masking and read-only paths, which would change the host's own /proc and /sys, are
+        // refused, and so is a propagation for the host's mounts.
+        let l = linux;
+        if l.and_then(|l| l.masked_paths().as_ref())
+            .is_some_and(|v| !v.is_empty())
+            || l.and_then(|l| l.readonly_paths().as_ref())
+                .is_some_and(|v| !v.is_empty())
+        {
+            return Err(Error::invalid(
+                "linux.maskedPaths, linux.readonlyPaths: need a mount namespace (linux.namespaces has none)",
+            ));
+        }
+        if l.and_then(|l| l.rootfs_propagation().as_deref()).is_some() {
+            return Err(Error::invalid(
+                "linux.rootfsPropagation: needs a mount namespace (linux.namespaces has none)",
+            ));
+        }
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(Error::invalid("hostname: setting it needs a uts namespace"));

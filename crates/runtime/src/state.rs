@@ -77,6 +77,10 @@ pub struct Record {
     /// The spec's hooks, kept for poststart (at start) and poststop (at delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// A container without a mount namespace: where its mounts are, in the host's mount
+    /// namespace (taken back by delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_bind: Option<crate::linux::host_mounts::HostBind>,
     /// While `create` runs: its own pid and start time (the record is its intent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creating: Option<(i32, u64)>,
@@ -399,6 +403,7 @@ mod tests {
             cgroups_path: None,
             systemd: None,
             hooks: None,
+            host_bind: None,
             creating: None,
         };
         locked.write(&rec).unwrap();

@@ -482,7 +482,7 @@ fn exec_ignore_paused_runs_once_resumed() {
     let id = unique_id("exec-ign-paused");
     running(&rt, &id, &mut b, |_| {});
     rt.exec(&["pause", &id]).assert_ok();
-    let mut exec = rt.spawn(&[
+    let exec = rt.spawn(&[
         "exec",
         "--ignore-paused",
         "--detach",

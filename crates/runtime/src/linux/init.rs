@@ -234,7 +234,15 @@ fn filesystem<S: Syscall>(
     let spec = &plan.spec;
     let linux = spec.linux().as_ref();
     let mounts = spec.mounts().clone().unwrap_or_default();
-    rootfs::prepare(sys, &plan.rootfs, plan.root_propagation)?;
+    // No mount namespace of its own: the mounts go into a bind in the host's (validation
+    // refused masked and read-only paths and a root propagation for this case).
+    let on_host = !plan.namespaces.creates(CloneFlags::CLONE_NEWNS)
+        && !plan.namespaces.joins(CloneFlags::CLONE_NEWNS);
+    if on_host {
+        rootfs::prepare_on_host(sys, &plan.rootfs)?;
+    } else {
+        rootfs::prepare(sys, &plan.rootfs, plan.root_propagation)?;
+    }
     let rootfd: OwnedFd = std::fs::File::open(&plan.rootfs)
         .map_err(|e| Error::path("opening", &plan.rootfs, e))?
         .into();
@@ -259,7 +267,11 @@ fn filesystem<S: Syscall>(
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
     drop(rootfd);
     before_pivot()?;
-    rootfs::enter(sys, &plan.rootfs, plan.no_pivot)?;
+    if on_host {
+        rootfs::enter_by_chroot(sys, &plan.rootfs)?;
+    } else {
+        rootfs::enter(sys, &plan.rootfs, plan.no_pivot)?;
+    }
     // Before readonlyPaths makes /proc/sys read-only.
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         super::sysctl::apply(sys, sysctl, kept.proc())?;

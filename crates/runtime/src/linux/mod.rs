@@ -5,6 +5,7 @@ pub mod apparmor;
 pub mod clone;
 pub mod console;
 pub mod fdmount;
+pub mod host_mounts;
 pub mod init;
 pub mod mount_opts;
 pub mod namespaces;

@@ -51,6 +51,36 @@ pub fn prepare<S: Syscall>(sys: &S, rootfs: &Path, propagation: Option<MsFlags>)
     .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))
 }
 
+/// Without a mount namespace (see `host_mounts`): binds the rootfs onto itself in the host's
+/// mount namespace and makes the bind private, so that the mounts made inside it neither
+/// reach the host's peers nor receive theirs. The host's own propagation is left alone.
+pub fn prepare_on_host<S: Syscall>(sys: &S, rootfs: &Path) -> Result<()> {
+    sys.mount(
+        Some(rootfs),
+        rootfs,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))?;
+    sys.mount(
+        NO_SOURCE,
+        rootfs,
+        NONE,
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("making the bind of {} private", rootfs.display()))
+}
+
+/// Without a mount namespace: the rootfs becomes the root by chroot (pivot_root and MS_MOVE
+/// would change the host's root).
+pub fn enter_by_chroot<S: Syscall>(sys: &S, rootfs: &Path) -> Result<()> {
+    sys.chdir(rootfs).ctx(|| "chdir to the rootfs".into())?;
+    sys.chroot(Path::new(".")).ctx(|| "chroot".into())?;
+    sys.chdir(Path::new("/")).ctx(|| "chdir /".into())
+}
+
 /// The roots of the procfs and sysfs mounts, kept open from the moment they were made.
 /// Later steps (maskedPaths, readonlyPaths, sysctls) resolve paths under /proc and /sys
 /// from these fds, never again by name: a container sharing the rootfs could meanwhile swap
