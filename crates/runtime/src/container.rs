@@ -125,6 +125,7 @@ pub fn create_from(
         caps,
         seccomp,
         root_propagation,
+        mempolicy,
     } = check_bundle(bundle.dir.as_path(), spec)?;
     let apparmor = crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
     let terminal = process.terminal().unwrap_or(false);
@@ -313,6 +314,7 @@ pub fn create_from(
         seccomp,
         time_offsets,
         root_propagation,
+        mempolicy,
     };
     let (ours, theirs) = Channel::pair()?;
 
@@ -580,6 +582,7 @@ pub(crate) struct Checked {
     pub caps: Option<CapSets>,
     pub seccomp: Option<crate::linux::seccomp::Filters>,
     pub root_propagation: Option<nix::mount::MsFlags>,
+    pub mempolicy: Option<crate::linux::mempolicy::MemPolicy>,
 }
 
 /// The checks of `create` that need only the bundle: mount options and bind sources,
@@ -610,10 +613,15 @@ pub(crate) fn check_bundle(dir: &Path, spec: &Spec) -> Result<Checked> {
         .filter(|s| !s.is_empty())
         .map(mount_opts::propagation)
         .transpose()?;
+    let mempolicy = linux
+        .and_then(|l| l.memory_policy().as_ref())
+        .map(crate::linux::mempolicy::compile)
+        .transpose()?;
     Ok(Checked {
         caps,
         seccomp,
         root_propagation,
+        mempolicy,
     })
 }
 

@@ -36,9 +36,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return refuse("linux.netDevices");
     }
-    if linux.memory_policy().is_some() {
-        return refuse("linux.memoryPolicy");
-    }
     if linux
         .mount_label()
         .as_deref()

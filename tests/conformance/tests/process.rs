@@ -331,3 +331,58 @@ fn a_seccomp_profile_without_close_range_still_runs() {
     assert_eq!(got, "via-fd3\n");
     rt.assert_gone(&id, &b, None);
 }
+
+#[test]
+fn memory_policy_is_the_processs_numa_policy() {
+    // runtime-spec 1.2 linux.memoryPolicy: set_mempolicy(2) for the container process,
+    // visible per mapping in /proc/self/numa_maps. runc 1.1.5 predates the field and ignores
+    // it (its JSON decoder drops unknown fields), so its process keeps the default policy.
+    if !std::path::Path::new("/sys/devices/system/node/node0").exists() {
+        eprintln!("skipped: this kernel has no NUMA node 0");
+        return;
+    }
+    for (policy, vsbx_sees) in [
+        (json!({"mode": "MPOL_BIND", "nodes": "0"}), "bind:0"),
+        (
+            json!({"mode": "MPOL_INTERLEAVE", "nodes": "0"}),
+            "interleave:0",
+        ),
+        (json!({"mode": "MPOL_LOCAL"}), "local"),
+    ] {
+        let out = run_script(
+            "mempolicy",
+            "awk 'NR==1 {print $2}' /proc/self/numa_maps",
+            |b| {
+                b.config()["linux"]["memoryPolicy"] = policy.clone();
+            },
+        );
+        let want = if is_runc() { "default" } else { vsbx_sees };
+        assert_eq!(out.trim(), want, "{policy}");
+    }
+}
+
+#[test]
+fn bad_memory_policy_is_one_line_and_leaves_nothing() {
+    if is_runc() {
+        eprintln!("vsbx only: runc 1.1.5 ignores linux.memoryPolicy");
+        return;
+    }
+    for policy in [
+        json!({"mode": "MPOL_BIND"}),
+        json!({"mode": "MPOL_BIND", "nodes": "zero"}),
+        json!({"mode": "MPOL_DEFAULT", "nodes": "0"}),
+        json!({"mode": "MPOL_NOPE"}),
+        // A node the machine does not have: the kernel refuses it in the init.
+        json!({"mode": "MPOL_BIND", "nodes": "1000"}),
+    ] {
+        let rt = Runtime::new("bad-mempolicy");
+        let mut b = Bundle::new("bad-mempolicy");
+        b.config()["linux"]["memoryPolicy"] = policy.clone();
+        let id = unique_id("bad-mempolicy");
+        let out = rt.run(&id, &b, &[]);
+        assert_ne!(out.code(), Some(0), "{policy}: {out}");
+        out.assert_one_line_error();
+        assert!(out.stderr.contains("memoryPolicy"), "{policy}: {out}");
+        rt.assert_gone(&id, &b, None);
+    }
+}

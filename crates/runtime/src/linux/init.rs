@@ -60,6 +60,8 @@ pub struct Plan {
     pub seccomp: Option<super::seccomp::Filters>,
     pub time_offsets: Vec<(String, i64, u32)>,
     pub root_propagation: Option<MsFlags>,
+    /// linux.memoryPolicy, checked before clone; set just before the process is confined.
+    pub mempolicy: Option<super::mempolicy::MemPolicy>,
 }
 
 /// How the init failed.
@@ -203,6 +205,10 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
 
     if let Some(a) = on_exec {
         a.apply()?;
+    }
+    // Before seccomp, which may deny it; inherited across execve.
+    if let Some(m) = &plan.mempolicy {
+        m.apply()?;
     }
     process::become_process(
         sys,
@@ -567,6 +573,7 @@ mod tests {
             seccomp: None,
             time_offsets: Vec::new(),
             root_propagation: None,
+            mempolicy: None,
         }
     }
 

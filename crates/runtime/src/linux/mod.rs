@@ -7,6 +7,7 @@ pub mod console;
 pub mod fdmount;
 pub mod host_mounts;
 pub mod init;
+pub mod mempolicy;
 pub mod mount_opts;
 pub mod namespaces;
 pub mod process;
