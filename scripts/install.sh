@@ -20,9 +20,10 @@ die() {
     echo "$prog: $*" >&2
     exit 1
 }
+[ $# -eq 1 ] || mode=""
 case $mode in
 install | uninstall) ;;
-*) echo "usage: PREFIX=DIR DESTDIR=DIR $0 install|uninstall" >&2; exit 2 ;;
+*) echo "usage: PREFIX=DIR DESTDIR=DIR $0 install|uninstall (PREFIX and DESTDIR from the environment)" >&2; exit 2 ;;
 esac
 case $PREFIX in
 /*) ;;
