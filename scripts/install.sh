@@ -71,10 +71,14 @@ if [ "$mode" = uninstall ]; then
     rm -f "$DESTDIR$record"
     # Deepest first: install records a directory before what it creates inside it. One that
     # is not empty holds something install did not put there, and stays.
+    # Said once, for the deepest such directory: its parents stay for the same reason.
+    said=""
     printf '%s\n' "$dirs" | tac | while IFS= read -r dir; do
         [ -n "$dir" ] && [ -d "$DESTDIR$dir" ] || continue
-        rmdir "$DESTDIR$dir" 2>/dev/null ||
-            echo "uninstall: kept $DESTDIR$dir: it holds files make install did not put there (image runners added with vsbx runner add?)" >&2
+        rmdir "$DESTDIR$dir" 2>/dev/null && continue
+        [ -n "$said" ] && continue
+        said=1
+        echo "uninstall: kept $DESTDIR$dir and the directories above it: it holds files make install did not put there (image runners added with vsbx runner add?)" >&2
     done
     echo "uninstall: removed what make install put under $DESTDIR$PREFIX"
     exit 0
