@@ -14,7 +14,7 @@ STATE_ROOT ?= /run/vsbx
 # again between stages.
 TEST_BINS := $(CARGO) build -p vsbx-runtime -p vsbx-sandbox
 
-.PHONY: all build deps hello demo runners test unit conformance conformance-vsbx conformance-runc clean
+.PHONY: all build deps hello demo runners install uninstall install-test test unit conformance conformance-vsbx conformance-runc clean
 
 all: build
 
@@ -32,6 +32,24 @@ $(SHELL_RUNNER_ROOTFS)/bin/busybox: $(ROOTFS_SCRIPT)
 # Root filesystems the runners need that are made, not bound from the host.
 runners: $(SHELL_RUNNER_ROOTFS)/bin/busybox
 
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binaries into $(PREFIX)/bin, the
+# builtin runners (manifests and the root filesystems `make runners` makes) into
+# $(PREFIX)/share/vsbx/runners, and a record of it all in $(PREFIX)/share/vsbx/installed-files,
+# from which `make uninstall` removes exactly that (see scripts/install.sh).
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+install: build runners
+	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' ./scripts/install.sh install
+
+uninstall:
+	PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' ./scripts/install.sh uninstall
+
+# make install into a scratch DESTDIR, every installed runner run with the checkout hidden
+# (a private mount namespace with an empty tmpfs over it), then make uninstall leaves nothing.
+install-test: build runners
+	MAKE='$(MAKE)' ./scripts/install-test.sh
+
 # The main job: run a sample untrusted script under the compute profile with limits,
 # print its output and the report.
 demo: deps build runners
@@ -46,7 +64,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit conformance security soak-short engines vm-test
+test: deps runners unit install-test conformance security soak-short engines vm-test
 
 unit:
 	$(TEST_BINS)

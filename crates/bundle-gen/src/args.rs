@@ -55,7 +55,8 @@ pub struct RequestArgs {
     /// Add a user namespace mapping container ids 0..65536 to host ids from HOST_ID.
     #[arg(long, value_name = "HOST_ID")]
     pub userns: Option<String>,
-    /// Directory of runners (default: $VSBX_RUNNERS, else the workspace's examples/bundles/runners).
+    /// Directory of runners (default: $VSBX_RUNNERS, else PREFIX/share/vsbx/runners beside the
+    /// installed binary, else the source tree's examples/bundles/runners).
     #[arg(long, value_name = "DIR")]
     pub runners: Option<PathBuf>,
 }
@@ -121,10 +122,15 @@ impl RequestArgs {
 
     /// The runner catalog these flags name (or the default one).
     pub fn catalog(&self) -> Result<RunnerCatalog> {
-        RunnerCatalog::load_dir(
-            self.runners
-                .clone()
-                .unwrap_or_else(RunnerCatalog::default_dir),
-        )
+        self.catalog_of(std::env::current_exe().ok().as_deref())
+    }
+
+    /// The runner catalog these flags name, else the one of the program installed as `exe`
+    /// ([`RunnerCatalog::find_dir`]).
+    pub fn catalog_of(&self, exe: Option<&std::path::Path>) -> Result<RunnerCatalog> {
+        match &self.runners {
+            Some(dir) => RunnerCatalog::load_dir(dir),
+            None => RunnerCatalog::load_dir(RunnerCatalog::find_dir(exe)?),
+        }
     }
 }

@@ -31,6 +31,10 @@ pub enum BundleError {
         message: String,
     },
 
+    /// None of the places a runner directory is looked for exists.
+    #[error("no runner directory: {looked} (set ${env} or pass --runners DIR)", env = crate::RunnerCatalog::ENV_VAR)]
+    NoRunnerDir { looked: String },
+
     #[error("cannot read the runner directory {path}: {source}")]
     ReadRunners {
         path: PathBuf,

@@ -4,7 +4,7 @@
 //! ```no_run
 //! use vsbx_bundle_gen::{generate, BundleRequest, RunnerCatalog, StepKind};
 //!
-//! let catalog = RunnerCatalog::load_dir(RunnerCatalog::default_dir())?;
+//! let catalog = RunnerCatalog::load_dir(RunnerCatalog::default_dir()?)?;
 //! let mut request = BundleRequest::new("/tmp/b", vec!["hello.py".into()]);
 //! request.limits.memory_bytes = Some(64 << 20);
 //! let bundle = generate(&request, &catalog)?;

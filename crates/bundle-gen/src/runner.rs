@@ -445,6 +445,22 @@ pub fn expand(template: &[String], work_files: &[String]) -> Vec<String> {
     args
 }
 
+/// `<dir of exe>/../share/vsbx/runners`, with `..` taken lexically (the bin directory's
+/// parent), so that it names the same place however the executable's directory is reached.
+fn installed_dir(exe: &Path) -> Option<PathBuf> {
+    let prefix = exe.parent()?.parent()?;
+    Some(prefix.join("share/vsbx/runners"))
+}
+
+/// The runner directory of the source tree this crate was built from.
+fn source_tree_dir() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match crate_dir.parent().and_then(Path::parent) {
+        Some(root) => root.join("examples/bundles/runners"),
+        None => crate_dir.join("../../examples/bundles/runners"),
+    }
+}
+
 /// The runners of one directory (`examples/bundles/runners/<name>/runner.toml`).
 #[derive(Clone, Debug, Default)]
 pub struct RunnerCatalog {
@@ -455,12 +471,37 @@ impl RunnerCatalog {
     /// Environment variable naming the runner directory.
     pub const ENV_VAR: &'static str = "VSBX_RUNNERS";
 
-    /// The runner directory: `$VSBX_RUNNERS`, else this workspace's examples/bundles/runners.
-    pub fn default_dir() -> PathBuf {
-        match std::env::var_os(Self::ENV_VAR) {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bundles/runners"),
+    /// The runner directory of this program ([`RunnerCatalog::find_dir`] for the running
+    /// executable, `/proc/self/exe`).
+    pub fn default_dir() -> Result<PathBuf> {
+        Self::find_dir(std::env::current_exe().ok().as_deref())
+    }
+
+    /// The runner directory of the program installed as `exe`, the first of:
+    /// `$VSBX_RUNNERS`; `<directory of exe>/../share/vsbx/runners` if it exists (what
+    /// `make install` lays out, under any prefix); this source tree's
+    /// `examples/bundles/runners` if it exists (a development build run from its checkout).
+    pub fn find_dir(exe: Option<&Path>) -> Result<PathBuf> {
+        if let Some(dir) = std::env::var_os(Self::ENV_VAR).filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
         }
+        let mut looked = vec![format!("${} is not set", Self::ENV_VAR)];
+        match exe.and_then(installed_dir) {
+            Some(dir) if dir.is_dir() => return Ok(dir),
+            Some(dir) => looked.push(format!("{} does not exist", dir.display())),
+            None => looked.push("the executable's path is unknown".to_string()),
+        }
+        let source = source_tree_dir();
+        if source.is_dir() {
+            return Ok(source);
+        }
+        looked.push(format!(
+            "the source tree's {} does not exist",
+            source.display()
+        ));
+        Err(BundleError::NoRunnerDir {
+            looked: looked.join(", "),
+        })
     }
 
     /// Loads every `*/runner.toml` under `dir`.

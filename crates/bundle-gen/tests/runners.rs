@@ -189,3 +189,29 @@ fn catalog_refuses_duplicates_and_missing_dirs() {
         .to_string();
     assert!(err.contains("/no/such/vsbx/runners"), "{err}");
 }
+
+/// The runner directory beside an installed binary comes before the source tree's, which is
+/// only the fallback of a development build. (Runs with `$VSBX_RUNNERS` unset, as cargo
+/// test does unless the caller sets it.)
+#[test]
+fn runner_dir_is_found_beside_the_executable_then_in_the_source_tree() {
+    if std::env::var_os(RunnerCatalog::ENV_VAR).is_some() {
+        return;
+    }
+    let prefix = tempfile::tempdir().expect("tempdir");
+    let exe = prefix.path().join("bin/vsbx");
+    let source = RunnerCatalog::find_dir(Some(&exe)).expect("the source tree's runners");
+    assert!(source.ends_with("examples/bundles/runners"), "{source:?}");
+    assert!(!source.to_string_lossy().contains(".."), "{source:?}");
+    let installed = prefix.path().join("share/vsbx/runners");
+    std::fs::create_dir_all(&installed).expect("mkdir");
+    assert_eq!(
+        RunnerCatalog::find_dir(Some(&exe)).expect("found"),
+        installed
+    );
+    assert_eq!(
+        RunnerCatalog::find_dir(None).expect("source tree"),
+        source,
+        "no executable path: the source tree"
+    );
+}

@@ -58,7 +58,8 @@ pub enum Command {
     Runner {
         #[command(subcommand)]
         action: RunnerAction,
-        /// Runner directory (default: $VSBX_RUNNERS, else the workspace's examples/bundles/runners).
+        /// Runner directory (default: $VSBX_RUNNERS, else PREFIX/share/vsbx/runners beside the
+        /// installed vsbx, else the source tree's examples/bundles/runners).
         #[arg(long, global = true)]
         runners: Option<PathBuf>,
     },

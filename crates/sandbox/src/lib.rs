@@ -28,6 +28,25 @@ pub fn protect_binary() -> Result<(), Error> {
         .map_err(Error::Runtime)
 }
 
+/// The path this program was started from (its runners are found from it:
+/// `PREFIX/bin/vsbx` -> `PREFIX/share/vsbx/runners`). After [`protect_binary`]'s re-exec,
+/// `/proc/self/exe` names the protected copy instead, so the path is the one the first
+/// process recorded before it re-executed itself.
+pub fn installed_exe() -> Option<std::path::PathBuf> {
+    vsbx_runtime::linux::sealed_exe::original_exe()
+}
+
+/// The runner directory: `dir` if given, else `$VSBX_RUNNERS`, the installed
+/// `share/vsbx/runners` beside this program, or the source tree's (see
+/// `RunnerCatalog::find_dir`).
+pub fn runners_dir(dir: Option<std::path::PathBuf>) -> Result<std::path::PathBuf, Error> {
+    match dir {
+        Some(dir) => Ok(dir),
+        None => vsbx_bundle_gen::RunnerCatalog::find_dir(installed_exe().as_deref())
+            .map_err(|e| Error::Invalid(e.to_string())),
+    }
+}
+
 /// Errors of a sandboxed run, each one line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -154,7 +154,7 @@ fn main() -> ExitCode {
 /// `vsbx runner add|list|rm`.
 fn runner_command(action: RunnerAction, dir: Option<PathBuf>) -> Result<(), String> {
     use vsbx_bundle_gen::{Rootfs, RunnerCatalog};
-    let dir = dir.unwrap_or_else(RunnerCatalog::default_dir);
+    let dir = vsbx_sandbox::runners_dir(dir).map_err(|e| e.to_string())?;
     match action {
         RunnerAction::Add {
             name,

@@ -130,7 +130,7 @@ impl Sandbox {
         };
         let catalog = self
             .request
-            .catalog()
+            .catalog_of(crate::installed_exe().as_deref())
             .map_err(|e| Error::Invalid(e.to_string()))?;
         let bundle = generate(&request, &catalog).map_err(|e| Error::Invalid(e.to_string()))?;
         let timeout = bundle.timeout.unwrap_or(DEFAULT_TIMEOUT);

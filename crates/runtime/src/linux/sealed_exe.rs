@@ -47,6 +47,15 @@ use crate::error::{Context, Error, Result};
 /// sealed binary fails instead of looping. Removed as soon as it is read.
 const REEXEC_MARK: &str = "_VSBX_SEALED_EXE";
 
+/// Set in the environment of the re-executed process to the path it was started from, which
+/// its `/proc/self/exe` no longer names (see [`original_exe`]). Read and removed by `ensure`,
+/// and believed only together with the re-exec mark; only ever a path for finding files that
+/// belong to the installed program (vsbx's runner manifests), never something to execute.
+const ORIGINAL_EXE: &str = "_VSBX_ORIGINAL_EXE";
+
+/// The path this process was started from, recorded by `ensure` before any re-exec.
+static ORIGINAL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
 /// `VSBX_SEALED_EXE=memfd` skips the overlay and takes the memfd copy (to test that path on
 /// hosts where the overlay works).
 const METHOD_VAR: &str = "VSBX_SEALED_EXE";
@@ -107,11 +116,17 @@ pub fn require() -> Result<Protection> {
 /// a single thread.
 pub fn ensure() -> Result<Protection> {
     let reexeced = std::env::var_os(REEXEC_MARK).is_some();
-    if reexeced {
-        // SAFETY-free: the process is single-threaded here (called first thing in main), so
-        // nothing reads the environment concurrently.
-        std::env::remove_var(REEXEC_MARK);
-    }
+    let passed = std::env::var_os(ORIGINAL_EXE);
+    // SAFETY-free: the process is single-threaded here (called first thing in main), so
+    // nothing reads the environment concurrently.
+    std::env::remove_var(REEXEC_MARK);
+    std::env::remove_var(ORIGINAL_EXE);
+    let original = match passed {
+        Some(p) if reexeced && Path::new(&p).is_absolute() => Some(PathBuf::from(p)),
+        _ if reexeced => None,
+        _ => exe_path(),
+    };
+    let _ = ORIGINAL.set(original);
     let exe = File::open("/proc/self/exe").ctx(|| "open /proc/self/exe".into())?;
     if let Some(p) = protection_of(&exe)? {
         // The binary a process runs from cannot change: remember the answer for require().
@@ -126,6 +141,17 @@ pub fn ensure() -> Result<Protection> {
     let image = protected_image(&exe)?;
     drop(exe);
     reexec(&image)
+}
+
+/// The path of the binary this program was started from: before [`ensure`]'s re-exec, the
+/// target of `/proc/self/exe`; after it (when `/proc/self/exe` names the protected copy), the
+/// path the first process recorded. None if the binary was deleted or replaced meanwhile.
+/// Without a call to `ensure`, the current `/proc/self/exe`.
+pub fn original_exe() -> Option<PathBuf> {
+    match ORIGINAL.get() {
+        Some(p) => p.clone(),
+        None => exe_path(),
+    }
 }
 
 /// An fd of a copy of the binary behind `exe` that cannot be written.
@@ -405,6 +431,11 @@ fn reexec(image: &OwnedFd) -> Result<Protection> {
         })
         .collect();
     env.push(OsString::from(format!("{REEXEC_MARK}=1")));
+    if let Some(Some(path)) = ORIGINAL.get() {
+        let mut kv = OsString::from(format!("{ORIGINAL_EXE}="));
+        kv.push(path);
+        env.push(kv);
+    }
     let envp = cstrings(env.into_iter())?;
     let Err(err) = nix::unistd::execveat(
         Some(raw(image)),
