@@ -92,6 +92,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             create,
             detach,
             keep: _,
+            no_subreaper: _,
         } => {
             let o = create.options(systemd_cgroup);
             if detach {

@@ -299,3 +299,16 @@ fn root_with_missing_parents_is_created() {
     out.assert_ok();
     assert!(root.is_dir());
 }
+
+#[test]
+fn run_accepts_no_subreaper() {
+    // runc 1.1 `run --no-subreaper`; vsbx never makes itself a subreaper and accepts the flag.
+    let rt = Runtime::new("no-subreaper");
+    let mut b = Bundle::new("no-subreaper");
+    b.sh("echo ran");
+    let id = unique_id("no-subreaper");
+    let out = rt.run(&id, &b, &["--no-subreaper"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+    rt.assert_gone(&id, &b, None);
+}

@@ -119,6 +119,9 @@ pub enum Command {
         /// Accepted for compatibility with runc (keep the container after exit); ignored.
         #[arg(long, hide = true)]
         keep: bool,
+        /// Accepted for compatibility with runc: vsbx never makes itself a subreaper.
+        #[arg(long = "no-subreaper", hide = true)]
+        no_subreaper: bool,
     },
     /// List containers.
     List {
