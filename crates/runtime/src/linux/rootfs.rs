@@ -41,6 +41,12 @@ pub fn prepare<S: Syscall>(sys: &S, rootfs: &Path, propagation: Option<MsFlags>)
     };
     sys.mount(NO_SOURCE, Path::new("/"), NONE, flags, NONE)
         .ctx(|| "making / a slave mount".into())?;
+    bind_onto_itself(sys, rootfs)
+}
+
+/// The rootfs bound onto itself (recursively): a mount of its own to pivot into, or, without
+/// a mount namespace, the one mount that holds every other of the container.
+fn bind_onto_itself<S: Syscall>(sys: &S, rootfs: &Path) -> Result<()> {
     sys.mount(
         Some(rootfs),
         rootfs,
@@ -55,14 +61,7 @@ pub fn prepare<S: Syscall>(sys: &S, rootfs: &Path, propagation: Option<MsFlags>)
 /// mount namespace and makes the bind private, so that the mounts made inside it neither
 /// reach the host's peers nor receive theirs. The host's own propagation is left alone.
 pub fn prepare_on_host<S: Syscall>(sys: &S, rootfs: &Path) -> Result<()> {
-    sys.mount(
-        Some(rootfs),
-        rootfs,
-        NONE,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        NONE,
-    )
-    .ctx(|| format!("bind-mounting the rootfs {}", rootfs.display()))?;
+    bind_onto_itself(sys, rootfs)?;
     sys.mount(
         NO_SOURCE,
         rootfs,
