@@ -5,45 +5,6 @@ use serde_json::{json, Value};
 
 use crate::spec::{OCI_VERSION_MAX, OCI_VERSION_MIN};
 
-/// Mount options the runtime understands (see linux::mount_opts).
-const MOUNT_OPTIONS: &[&str] = &[
-    "async",
-    "atime",
-    "bind",
-    "defaults",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "loud",
-    "mand",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "private",
-    "rbind",
-    "relatime",
-    "remount",
-    "ro",
-    "rprivate",
-    "rshared",
-    "rslave",
-    "runbindable",
-    "rw",
-    "shared",
-    "silent",
-    "slave",
-    "strictatime",
-    "suid",
-    "sync",
-    "unbindable",
-];
-
 pub fn features() -> Value {
     let caps: Vec<String> = caps::all()
         .iter()
@@ -54,8 +15,8 @@ pub fn features() -> Value {
     json!({
         "ociVersionMin": OCI_VERSION_MIN,
         "ociVersionMax": OCI_VERSION_MAX,
-        "hooks": [],
-        "mountOptions": MOUNT_OPTIONS,
+        "hooks": crate::hooks::Kind::ALL.map(crate::hooks::Kind::name),
+        "mountOptions": crate::linux::mount_opts::known_names(),
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,

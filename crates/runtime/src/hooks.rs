@@ -23,6 +23,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every hook kind, in the order of the container's life.
+    pub const ALL: [Kind; 6] = [
+        Kind::CreateRuntime,
+        Kind::CreateContainer,
+        Kind::Prestart,
+        Kind::StartContainer,
+        Kind::Poststart,
+        Kind::Poststop,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Prestart => "prestart",

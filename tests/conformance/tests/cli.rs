@@ -168,6 +168,8 @@ fn features_reports_capabilities() {
         "poststart",
         "poststop",
     ];
+    // Every OCI hook kind is run (tests/conformance/tests/hooks.rs), so all are listed.
+    assert_contains_all(&strings(&f["hooks"]), &known, "hooks");
     for h in strings(&f["hooks"]) {
         assert!(known.contains(&h), "unknown hook {h}");
     }
@@ -190,6 +192,14 @@ fn features_reports_capabilities() {
             "rshared",
             "slave",
             "rslave",
+            "rro",
+            "rnosuid",
+            "rnoexec",
+            "rnodev",
+            "rnoatime",
+            "rstrictatime",
+            "rnodiratime",
+            "rnosymfollow",
         ],
         "mountOptions",
     );

@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{fstat, FileType};
 use rustix::mount::{fsconfig_create, fsmount, fsopen, FsMountFlags, FsOpenFlags, MountAttrFlags};
 
+use super::mount_opts::TreeAttrs;
 use super::sys::Syscall;
 
 /// Bind-mounts the file or directory open as `src` onto the one open as `target`.
@@ -27,7 +28,7 @@ pub fn bind<S: Syscall>(
 /// `/proc` is the container's to swap once pivot_root has run).
 pub fn readonly_bind<S: Syscall>(sys: &S, target: BorrowedFd<'_>) -> std::io::Result<()> {
     let tree = sys.clone_fd_tree(target, true)?;
-    sys.set_tree_readonly(tree.as_fd())?;
+    sys.set_tree_attrs(tree.as_fd(), TreeAttrs::READONLY)?;
     sys.move_mount(tree.as_fd(), target)
 }
 
@@ -40,13 +41,13 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE) adding MOUNT_ATTR_RDONLY to every
+/// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE): sets and clears `attrs` on every
 /// mount of the tree open as `fd`. Neither nix 0.29 nor rustix 1 wraps mount_setattr.
-pub(super) fn set_readonly_recursive(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+pub(super) fn set_attrs_recursive(fd: BorrowedFd<'_>, attrs: TreeAttrs) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let attr = MountAttr {
-        attr_set: MountAttrFlags::MOUNT_ATTR_RDONLY.bits() as u64,
-        attr_clr: 0,
+        attr_set: attrs.set,
+        attr_clr: attrs.clear,
         propagation: 0,
         userns_fd: 0,
     };
@@ -132,6 +133,10 @@ pub(super) fn fs_new_mount(
         (F::MS_NOATIME, MountAttrFlags::MOUNT_ATTR_NOATIME),
         (F::MS_STRICTATIME, MountAttrFlags::MOUNT_ATTR_STRICTATIME),
         (F::MS_NODIRATIME, MountAttrFlags::MOUNT_ATTR_NODIRATIME),
+        (
+            super::mount_opts::MS_NOSYMFOLLOW,
+            MountAttrFlags::MOUNT_ATTR_NOSYMFOLLOW,
+        ),
     ] {
         if flags.contains(flag) {
             attrs |= attr;

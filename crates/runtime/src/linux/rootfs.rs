@@ -189,10 +189,29 @@ fn mount_one<S: Syscall>(
     m: &Mount,
     cx: &RootfsContext,
 ) -> Result<Option<OwnedFd>> {
+    let opts = mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))?;
+    let kept = mount_entry(sys, root, m, &opts, cx)?;
+    if !opts.recursive.is_empty() {
+        // The destination now names the new mount's root; the attributes go to it and to
+        // every mount below it (an rbind's submounts, or ones the source had).
+        let target = open_in_root(root.as_fd(), m.destination(), libc::O_PATH)
+            .map_err(|e| Error::os("reopening the mount point", e))?;
+        sys.set_tree_attrs(target.as_fd(), opts.recursive)
+            .map_err(|e| Error::os("applying the recursive options (mount_setattr)", e))?;
+    }
+    Ok(kept)
+}
+
+fn mount_entry<S: Syscall>(
+    sys: &S,
+    root: &OwnedFd,
+    m: &Mount,
+    opts: &MountOptions,
+    cx: &RootfsContext,
+) -> Result<Option<OwnedFd>> {
     let typ = m.typ().as_deref();
-    let opts = mount_opts::parse(typ, m.options().as_deref().unwrap_or(&[]))?;
     if typ == Some("cgroup") || typ == Some("cgroup2") {
-        return mount_cgroup(sys, root, m.destination(), &opts, cx).map(|()| None);
+        return mount_cgroup(sys, root, m.destination(), opts, cx).map(|()| None);
     }
     if opts.is_bind() {
         let (src, is_dir) = mount_opts::bind_source(cx.bundle, m.source().as_ref())?;
@@ -207,7 +226,9 @@ fn mount_one<S: Syscall>(
             NONE,
         )
         .ctx(|| format!("bind-mounting {}", src.display()))?;
-        let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        let extra = opts
+            .flags
+            .difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             // Re-open: the fd still names the covered directory, not the new mount.
             let target = open_in_root(root.as_fd(), m.destination(), libc::O_PATH)
@@ -217,17 +238,17 @@ fn mount_one<S: Syscall>(
             sys.mount(NO_SOURCE, &tpath, NONE, flags, NONE)
                 .ctx(|| "remounting the bind mount with its options".into())?;
         }
-        return propagate(sys, root, m.destination(), &opts).map(|()| None);
+        return propagate(sys, root, m.destination(), opts).map(|()| None);
     }
     let fstype =
         typ.ok_or_else(|| Error::invalid("type: missing (needed for a non-bind mount)"))?;
     if fstype == "proc" || fstype == "sysfs" {
-        return mount_kernel_fs(sys, root, m, fstype, &opts, cx).map(Some);
+        return mount_kernel_fs(sys, root, m, fstype, opts, cx).map(Some);
     }
     let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
-    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let flags = opts.flags.difference(MsFlags::MS_REMOUNT);
     sys.mount(
         Some(source.as_path()),
         &fd_path(&target),
@@ -236,7 +257,7 @@ fn mount_one<S: Syscall>(
         data.as_deref(),
     )
     .ctx(|| format!("mounting {fstype}"))?;
-    propagate(sys, root, m.destination(), &opts).map(|()| None)
+    propagate(sys, root, m.destination(), opts).map(|()| None)
 }
 
 /// procfs or sysfs: made detached with the new mount API and attached by fd onto an
@@ -251,7 +272,7 @@ fn mount_kernel_fs<S: Syscall>(
 ) -> Result<OwnedFd> {
     ordinary_directory(root, m.destination(), fstype)?;
     let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
-    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let flags = opts.flags.difference(MsFlags::MS_REMOUNT);
     let tree = match sys.new_mount(fstype, &opts.data, flags) {
         Ok(t) => t,
         // Inside a user namespace without its own network namespace the kernel refuses

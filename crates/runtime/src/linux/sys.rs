@@ -20,6 +20,8 @@ use caps::errors::CapsError;
 use caps::{CapSet, Capability};
 use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
+
+use super::mount_opts::TreeAttrs;
 use nix::sys::resource::Resource;
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
@@ -52,8 +54,9 @@ pub trait Syscall {
     fn clone_path_tree(&self, path: &Path) -> io::Result<OwnedFd>;
     /// move_mount(tree, "", target, "", F_EMPTY_PATH | T_EMPTY_PATH).
     fn move_mount(&self, tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> io::Result<()>;
-    /// mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, {attr_set: RDONLY}).
-    fn set_tree_readonly(&self, tree: BorrowedFd<'_>) -> io::Result<()>;
+    /// mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, {attr_set, attr_clr}): the
+    /// attributes of the mount open as `tree` and of every mount below it.
+    fn set_tree_attrs(&self, tree: BorrowedFd<'_>, attrs: TreeAttrs) -> io::Result<()>;
     /// fsopen, fsconfig (each of `data`, then the superblock flags), fsconfig_create,
     /// fsmount with `flags` as mount attributes: a new detached mount.
     fn new_mount(&self, fstype: &str, data: &[String], flags: MsFlags) -> io::Result<OwnedFd>;
@@ -188,8 +191,8 @@ impl Syscall for Host {
         )?)
     }
     #[inline]
-    fn set_tree_readonly(&self, tree: BorrowedFd<'_>) -> io::Result<()> {
-        super::fdmount::set_readonly_recursive(tree)
+    fn set_tree_attrs(&self, tree: BorrowedFd<'_>, attrs: TreeAttrs) -> io::Result<()> {
+        super::fdmount::set_attrs_recursive(tree, attrs)
     }
     #[inline]
     fn new_mount(&self, fstype: &str, data: &[String], flags: MsFlags) -> io::Result<OwnedFd> {
@@ -480,8 +483,16 @@ pub mod fake {
                 format!("{} -> {}", fd_name(tree), fd_name(target)),
             )?)
         }
-        fn set_tree_readonly(&self, tree: BorrowedFd<'_>) -> io::Result<()> {
-            Ok(self.record("mount_setattr", format!("{} rdonly", fd_name(tree)))?)
+        fn set_tree_attrs(&self, tree: BorrowedFd<'_>, attrs: TreeAttrs) -> io::Result<()> {
+            Ok(self.record(
+                "mount_setattr",
+                format!(
+                    "{} set={:#x} clear={:#x}",
+                    fd_name(tree),
+                    attrs.set,
+                    attrs.clear
+                ),
+            )?)
         }
         fn new_mount(&self, fstype: &str, data: &[String], flags: MsFlags) -> io::Result<OwnedFd> {
             self.record("fsmount", format!("{fstype} {data:?} {flags:?}"))?;
