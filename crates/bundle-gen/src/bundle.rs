@@ -150,12 +150,12 @@ impl Drop for BundleDirGuard {
         }
         // Best effort: the error being reported matters more than a failed cleanup.
         if self.created {
-            let _ = fs::remove_dir_all(&self.dir);
+            let _ = crate::rootfs::remove_tree(&self.dir);
         } else if let Ok(entries) = fs::read_dir(&self.dir) {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let _ = match entry.file_type() {
-                    Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
+                    Ok(kind) if kind.is_dir() => crate::rootfs::remove_tree(&path),
                     _ => fs::remove_file(&path),
                 };
             }
@@ -208,18 +208,13 @@ fn sandbox_host_ids(
             map.host_uid.to_string(),
             "a user namespace and a host uid of its own for the run exclude each other",
         )),
-        (Some(map), None) => {
-            let uid = map.host_uid.checked_add(SANDBOX_UID);
-            let gid = map.host_gid.checked_add(SANDBOX_GID);
-            match (uid, gid) {
-                (Some(uid), Some(gid)) if map.size > SANDBOX_UID.max(SANDBOX_GID) => Ok((uid, gid)),
-                _ => Err(BundleError::flag(
-                    "--userns",
-                    map.host_uid.to_string(),
-                    "the mapping must cover container ids 0..65535 within the host's u32 range",
-                )),
-            }
-        }
+        (Some(map), None) => map.host_ids(SANDBOX_UID, SANDBOX_GID).ok_or_else(|| {
+            BundleError::flag(
+                "--userns",
+                map.host_uid.to_string(),
+                "the mapping must cover the sandbox user (container id 65534) within the host's u32 range",
+            )
+        }),
     }
 }
 
@@ -315,6 +310,7 @@ pub fn generate(request: &BundleRequest, catalog: &RunnerCatalog) -> Result<Bund
     options.limits = request.limits.applied_to(options.limits);
     options.host_network = network == NetworkMode::Host;
     options.user_namespace = request.user_namespace.is_some();
+    options.enforcement = request.enforcement;
 
     let guard = BundleDirGuard::open(&request.bundle_dir)?;
     let dir = request.bundle_dir.clone();

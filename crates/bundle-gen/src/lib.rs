@@ -38,7 +38,7 @@ pub use request::{
     parse_cpus, parse_duration, parse_env, parse_mount, parse_pids, parse_size, BundleRequest,
     EnvVar, LimitOverrides, NetworkMode, PolicySource, UserMount, UserNamespace,
 };
-pub use rootfs::open_input;
+pub use rootfs::{open_input, remove_tree};
 pub use runner::{
     add_image_runner, expand, remove_runner, source_kind, Bind, BuildStep, ImageInfo,
     ImageRunnerRequest, Launch, Removed, Rootfs, Runner, RunnerCatalog, BUILD_DIR, MANIFEST_NAME,

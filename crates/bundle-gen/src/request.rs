@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use vsbx_policy::{Limits, Profile};
+use vsbx_policy::{Enforcement, Limits, Profile};
 
 use crate::{BundleError, Result};
 
@@ -270,9 +270,13 @@ impl LimitOverrides {
     }
 }
 
-/// A user namespace: container ids 0..size map to host ids starting at host_uid / host_gid.
+/// A user namespace: container ids `container_id..container_id+size` map to host ids
+/// starting at `host_uid` / `host_gid`; with `root`, container id 0 is that host uid/gid
+/// besides (rootless podman's layout: the caller's own files stay root's inside).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserNamespace {
+    pub root: Option<(u32, u32)>,
+    pub container_id: u32,
     pub host_uid: u32,
     pub host_gid: u32,
     pub size: u32,
@@ -282,10 +286,86 @@ impl UserNamespace {
     /// Container ids 0..65536 (root to nobody) map to `host_base..host_base+65536`.
     pub fn with_host_base(host_base: u32) -> UserNamespace {
         UserNamespace {
+            root: None,
+            container_id: 0,
             host_uid: host_base,
             host_gid: host_base,
             size: 65536,
         }
+    }
+
+    /// Container root is the caller (`uid`/`gid`); container ids 1..65537 map to the
+    /// subordinate ranges starting at `sub_uid` and `sub_gid`.
+    pub fn caller_and_ranges(uid: u32, gid: u32, sub_uid: u32, sub_gid: u32) -> UserNamespace {
+        UserNamespace {
+            root: Some((uid, gid)),
+            container_id: 1,
+            host_uid: sub_uid,
+            host_gid: sub_gid,
+            size: 65536,
+        }
+    }
+
+    /// One id only: container id `container_id` is the host's `uid`/`gid` (what a user
+    /// without subordinate ranges may map).
+    pub fn single(container_id: u32, uid: u32, gid: u32) -> UserNamespace {
+        UserNamespace {
+            root: None,
+            container_id,
+            host_uid: uid,
+            host_gid: gid,
+            size: 1,
+        }
+    }
+
+    /// The host uid and gid of container ids `uid`/`gid`, if the map covers them.
+    pub fn host_ids(&self, uid: u32, gid: u32) -> Option<(u32, u32)> {
+        if let (Some((ru, rg)), 0, 0) = (self.root, uid, gid) {
+            return Some((ru, rg));
+        }
+        let one = |id: u32, host: u32| {
+            let off = id
+                .checked_sub(self.container_id)
+                .filter(|o| *o < self.size)?;
+            // The whole range must fit in the host's ids, not only this one id.
+            host.checked_add(self.size.checked_sub(1)?)?;
+            Some(host + off)
+        };
+        Some((one(uid, self.host_uid)?, one(gid, self.host_gid)?))
+    }
+
+    /// The uid_map and gid_map lines: (container id, host id, count) each.
+    pub fn maps(&self) -> [Vec<(u32, u32, u32)>; 2] {
+        let mut uids = Vec::new();
+        let mut gids = Vec::new();
+        if let Some((u, g)) = self.root {
+            uids.push((0, u, 1));
+            gids.push((0, g, 1));
+        }
+        uids.push((self.container_id, self.host_uid, self.size));
+        gids.push((self.container_id, self.host_gid, self.size));
+        [uids, gids]
+    }
+}
+
+#[cfg(test)]
+mod userns_tests {
+    use super::UserNamespace;
+
+    #[test]
+    fn host_ids_of_ranges_and_single_maps() {
+        let r = UserNamespace::caller_and_ranges(1000, 1001, 100_000, 200_000);
+        assert_eq!(r.host_ids(65534, 65534), Some((165_533, 265_533)));
+        assert_eq!(r.host_ids(0, 0), Some((1000, 1001)));
+        assert_eq!(r.host_ids(65537, 1), None);
+        assert_eq!(r.maps()[0], vec![(0, 1000, 1), (1, 100_000, 65536)]);
+        let one = UserNamespace::single(65534, 1000, 1001);
+        assert_eq!(one.host_ids(65534, 65534), Some((1000, 1001)));
+        assert_eq!(one.host_ids(0, 65534), None);
+        assert_eq!(
+            UserNamespace::with_host_base(u32::MAX - 10).host_ids(0, 0),
+            None
+        );
     }
 }
 
@@ -313,6 +393,8 @@ pub struct BundleRequest {
     /// Host uid and gid of the sandbox user instead of 65534 (no user namespace): `vsbx
     /// run` gives every run its own.
     pub run_as: Option<(u32, u32)>,
+    /// Cgroup limits, or rlimits where no cgroup can be had.
+    pub enforcement: Enforcement,
 }
 
 impl BundleRequest {
@@ -331,6 +413,7 @@ impl BundleRequest {
             timeout: None,
             user_namespace: None,
             run_as: None,
+            enforcement: Enforcement::Cgroup,
         }
     }
 }

@@ -250,6 +250,39 @@ pub fn add_skeleton(rootfs: &Path) -> Result<()> {
 /// caller: never through a symlink (O_NOFOLLOW: a link to a root-only file would hand its
 /// content to the program) and only a regular file (fstat; O_NONBLOCK so a fifo cannot
 /// block the open).
+/// Removes `path` and everything below it, as `remove_dir_all` does, also where a
+/// directory lacks its owner's write permission (the read-only /work made here: without
+/// root, its entries cannot be unlinked until it is writable again). Directories of ours
+/// below `path` are made owner-writable first; symlinks are not followed.
+pub fn remove_tree(path: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            make_owner_writable(path);
+            fs::remove_dir_all(path)
+        }
+        r => r,
+    }
+}
+
+fn make_owner_writable(dir: &Path) {
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o700 != 0o700 {
+        // Not ours: the removal reports it.
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o700));
+    }
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            make_owner_writable(&entry.path());
+        }
+    }
+}
+
 pub fn open_input(path: &Path) -> Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let invalid = |message: String| BundleError::InputFile {

@@ -198,18 +198,20 @@ pub fn compose(inputs: SpecInputs<'_>) -> Result<Spec> {
     }
     linux.set_resources(Some(resources));
     if let Some(userns) = inputs.user_namespace {
-        let uid = LinuxIdMappingBuilder::default()
-            .container_id(0u32)
-            .host_id(userns.host_uid)
-            .size(userns.size)
-            .build()?;
-        let gid = LinuxIdMappingBuilder::default()
-            .container_id(0u32)
-            .host_id(userns.host_gid)
-            .size(userns.size)
-            .build()?;
-        linux.set_uid_mappings(Some(vec![uid]));
-        linux.set_gid_mappings(Some(vec![gid]));
+        let [uids, gids] = userns.maps().map(|lines| {
+            lines
+                .into_iter()
+                .map(|(container, host, size)| {
+                    LinuxIdMappingBuilder::default()
+                        .container_id(container)
+                        .host_id(host)
+                        .size(size)
+                        .build()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+        });
+        linux.set_uid_mappings(Some(uids?));
+        linux.set_gid_mappings(Some(gids?));
     }
     spec.set_linux(Some(linux));
 

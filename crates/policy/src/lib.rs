@@ -40,7 +40,8 @@ pub use hardening::{MASKED_PATHS, READONLY_PATHS, SANDBOX_GID, SANDBOX_UID};
 pub use limits::Limits;
 pub use loader::UNRESTRICTED;
 pub use oci::{
-    FragmentOptions, PolicyFragment, ANNOTATION_ORIGIN, ANNOTATION_PROFILE, ANNOTATION_VERSION,
+    rlimit_cpu_seconds, Enforcement, FragmentOptions, PolicyFragment, ANNOTATION_ORIGIN,
+    ANNOTATION_PROFILE, ANNOTATION_VERSION,
 };
 pub use profile::{NetworkAccess, Profile, ProfileId, SyscallPolicy};
 pub use rules::{ArgCondition, ErrnoAnswer, Operator, Permission};

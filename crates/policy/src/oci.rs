@@ -32,6 +32,22 @@ pub struct FragmentOptions {
     /// Add a user namespace (the bundle generator must then write uid/gid mappings).
     pub user_namespace: bool,
     pub on_violation: ViolationAction,
+    /// How the memory, CPU and pids limits are enforced.
+    pub enforcement: Enforcement,
+}
+
+/// Where the memory, CPU and pids limits go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Enforcement {
+    /// `linux.resources`: a cgroup holds the whole run to them.
+    #[default]
+    Cgroup,
+    /// No cgroup can be had (an ordinary user without a delegated subtree): per-process
+    /// rlimits stand in where they can. RLIMIT_DATA caps each process's private writable
+    /// memory (not the run's total, nor tmpfs pages), RLIMIT_NPROC the tasks of the sandbox
+    /// user in its own user namespace, and RLIMIT_CPU each process's CPU time to what the
+    /// CPU share allows over `wall_clock`; the share itself (a rate) cannot be enforced.
+    Rlimits { wall_clock: std::time::Duration },
 }
 
 /// A profile rendered as OCI spec pieces.
@@ -66,6 +82,7 @@ impl Profile {
             host_network: false,
             user_namespace: false,
             on_violation: ViolationAction::default(),
+            enforcement: Enforcement::Cgroup,
         }
     }
 
@@ -103,14 +120,17 @@ impl Profile {
                 .iter()
                 .map(|(p, _)| p.to_string())
                 .collect(),
-            resources: resources(&options.limits)?,
+            resources: match options.enforcement {
+                Enforcement::Cgroup => resources(&options.limits)?,
+                Enforcement::Rlimits { .. } => LinuxResources::default(),
+            },
             user: UserBuilder::default()
                 .uid(SANDBOX_UID)
                 .gid(SANDBOX_GID)
                 .umask(SANDBOX_UMASK)
                 .additional_gids(Vec::<u32>::new())
                 .build()?,
-            rlimits: rlimits(&options.limits)?,
+            rlimits: rlimits(&options.limits, options.enforcement)?,
             annotations,
         })
     }
@@ -184,20 +204,47 @@ fn resources(limits: &Limits) -> Result<LinuxResources> {
     Ok(resources)
 }
 
-/// No core dumps (they would write the sandbox's memory somewhere), and the open-file limit.
-fn rlimits(limits: &Limits) -> Result<Vec<PosixRlimit>> {
-    Ok(vec![
+/// No core dumps (they would write the sandbox's memory somewhere), the open-file limit, and
+/// with `Enforcement::Rlimits` the stand-ins for the cgroup limits.
+fn rlimits(limits: &Limits, enforcement: Enforcement) -> Result<Vec<PosixRlimit>> {
+    let limit = |typ, soft: u64, hard: u64| {
         PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitCore)
-            .soft(0u64)
-            .hard(0u64)
-            .build()?,
-        PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNofile)
-            .soft(limits.open_files)
-            .hard(limits.open_files)
-            .build()?,
-    ])
+            .typ(typ)
+            .soft(soft)
+            .hard(hard)
+            .build()
+    };
+    let mut out = vec![
+        limit(PosixRlimitType::RlimitCore, 0, 0)?,
+        limit(
+            PosixRlimitType::RlimitNofile,
+            limits.open_files,
+            limits.open_files,
+        )?,
+    ];
+    if let Enforcement::Rlimits { wall_clock } = enforcement {
+        let cpu = rlimit_cpu_seconds(limits, wall_clock);
+        out.push(limit(
+            PosixRlimitType::RlimitData,
+            limits.memory_bytes,
+            limits.memory_bytes,
+        )?);
+        out.push(limit(
+            PosixRlimitType::RlimitNproc,
+            limits.pids,
+            limits.pids,
+        )?);
+        // SIGXCPU at the soft limit, SIGKILL a second later.
+        out.push(limit(PosixRlimitType::RlimitCpu, cpu, cpu + 1)?);
+    }
+    Ok(out)
+}
+
+/// The CPU seconds one process may use: what the CPU share allows over the wall-clock
+/// limit, rounded up, at least one.
+pub fn rlimit_cpu_seconds(limits: &Limits, wall_clock: std::time::Duration) -> u64 {
+    let ms = wall_clock.as_millis() as u64 * limits.cpu_millis / 1000;
+    ms.div_ceil(1000).max(1)
 }
 
 fn union(existing: Option<Vec<String>>, ours: &[String]) -> Vec<String> {

@@ -246,3 +246,53 @@ fn fragment_json_has_the_config_shape() {
     assert_eq!(json["root"]["readonly"], true);
     assert!(json["mounts"].as_array().is_some_and(|m| m.len() == 3));
 }
+
+#[test]
+fn rlimit_enforcement_replaces_the_cgroup_limits() {
+    let profile = Profile::builtin("compute").expect("builtin");
+    let mut options = profile.default_options();
+    options.limits.memory_bytes = 64 << 20;
+    options.limits.pids = 16;
+    options.limits.cpu_millis = 500;
+    options.enforcement = vsbx_policy::Enforcement::Rlimits {
+        wall_clock: std::time::Duration::from_secs(5),
+    };
+    let fragment = profile.to_oci(&options).expect("fragment");
+    let mut spec = Spec::default();
+    fragment.apply_to(&mut spec).expect("apply");
+    let json: Value = serde_json::to_value(&spec).expect("json");
+    let resources = &json["linux"]["resources"];
+    for limit in ["memory", "cpu", "pids"] {
+        assert!(resources[limit].is_null(), "{limit} left in {resources}");
+    }
+    let rlimit = |typ: &str| {
+        json["process"]["rlimits"]
+            .as_array()
+            .expect("rlimits")
+            .iter()
+            .find(|r| r["type"] == typ)
+            .map(|r| (r["soft"].as_u64().unwrap(), r["hard"].as_u64().unwrap()))
+    };
+    assert_eq!(rlimit("RLIMIT_DATA"), Some((64 << 20, 64 << 20)));
+    assert_eq!(rlimit("RLIMIT_NPROC"), Some((16, 16)));
+    // Half a CPU over 5 s: 2.5 s, rounded up; SIGKILL one second after SIGXCPU.
+    assert_eq!(rlimit("RLIMIT_CPU"), Some((3, 4)));
+    assert_eq!(
+        rlimit("RLIMIT_NOFILE").map(|r| r.0),
+        Some(options.limits.open_files)
+    );
+
+    // The default, a cgroup, sets no stand-ins.
+    let json = spec_json("compute");
+    assert!(json["linux"]["resources"]["memory"]["limit"].is_number());
+    let types: Vec<&str> = json["process"]["rlimits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        !types.contains(&"RLIMIT_DATA") && !types.contains(&"RLIMIT_NPROC"),
+        "{types:?}"
+    );
+}

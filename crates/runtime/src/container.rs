@@ -190,7 +190,7 @@ pub fn create_from(
         )?;
         (None, dirs)
     };
-    if rootless && unit.is_none() && !cgroup_dirs.iter().all(|d| may_create(d)) {
+    if rootless && unit.is_none() && !all_creatable(&cgroup_dirs) {
         // No delegated subtree to write in: run without cgroups, as runc does.
         if resources.is_some_and(asks_for_limits) {
             warn(&format!(
@@ -444,6 +444,24 @@ fn systemd_place(
 
 /// Whether this process may make the cgroup directory `dir`: its nearest existing
 /// ancestor is writable to us.
+/// Whether a container created now as `id` (no cgroupsPath, the cgroupfs driver) with
+/// memory, CPU and pids limits gets cgroups: always as root; rootless only where this user
+/// may make them (a delegated subtree). Without them `create` runs the container anyway,
+/// and its linux.resources are not applied.
+pub fn cgroups_available(id: &str) -> bool {
+    if !crate::rootless::is_rootless() {
+        return true;
+    }
+    let controllers = ["memory", "pids", "cpu", "cpuacct"];
+    Layout::detect()
+        .and_then(|layout| layout.dirs_for(None, id, &controllers))
+        .is_ok_and(|dirs| !dirs.is_empty() && all_creatable(&dirs))
+}
+
+fn all_creatable(dirs: &[PathBuf]) -> bool {
+    dirs.iter().all(|d| may_create(d))
+}
+
 fn may_create(dir: &Path) -> bool {
     let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
         return false;

@@ -450,10 +450,18 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
             .ctx(|| format!("joining the container's {f:?} namespace"))?;
     }
     if joins.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER) {
-        sys.setresgid(0.into())
-            .ctx(|| "setresgid(0) in the user namespace".into())?;
-        sys.setresuid(0.into())
-            .ctx(|| "setresuid(0) in the user namespace".into())?;
+        // Become root of the user namespace for the setup steps, where root is mapped (a
+        // user without subordinate ranges may map only its own id, as another id than 0;
+        // the capabilities the namespace gave this process do the setup then).
+        let (uid0, gid0) = crate::rootless::root_is_mapped();
+        if gid0 {
+            sys.setresgid(0.into())
+                .ctx(|| "setresgid(0) in the user namespace".into())?;
+        }
+        if uid0 {
+            sys.setresuid(0.into())
+                .ctx(|| "setresuid(0) in the user namespace".into())?;
+        }
     }
     if let Some(root) = chroot_to {
         sys.fchdir(root.as_fd())

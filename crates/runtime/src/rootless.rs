@@ -31,6 +31,25 @@ pub fn in_user_namespace() -> bool {
     })
 }
 
+/// Whether id 0 of this process's user namespace is mapped, for uids and for gids (read
+/// from /proc/self/{uid,gid}_map, which must still be the host's procfs). Without subordinate
+/// ranges a user may map only its own id, and not always as root.
+pub fn root_is_mapped() -> (bool, bool) {
+    let mapped = |file: &str| std::fs::read_to_string(file).is_ok_and(|m| maps_id(&m, 0));
+    (mapped("/proc/self/uid_map"), mapped("/proc/self/gid_map"))
+}
+
+/// Whether an id map (`inside outside count` lines) covers container id `id`.
+fn maps_id(map: &str, id: u64) -> bool {
+    map.lines().any(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        matches!(f[..], [inside, _, count] if id >= inside && id - inside < count)
+    })
+}
+
 /// The initial user namespace maps every id to itself: `0 0 4294967295`.
 fn is_initial_map(map: &str) -> bool {
     let f: Vec<&str> = map.split_whitespace().collect();
@@ -53,6 +72,15 @@ pub fn default_state_root() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_id_finds_an_id_in_any_line() {
+        assert!(maps_id("0 1000 1\n1 100000 65536\n", 0));
+        assert!(maps_id("0 1000 1\n1 100000 65536\n", 65536));
+        assert!(!maps_id("0 1000 1\n1 100000 65536\n", 65537));
+        assert!(!maps_id("65534 1000 1\n", 0));
+        assert!(maps_id("65534 1000 1\n", 65534));
+    }
 
     #[test]
     fn the_initial_map_is_recognised() {

@@ -10,6 +10,7 @@ pub mod outdir;
 pub mod plot;
 pub mod private_dir;
 pub mod report;
+pub mod rootless;
 pub mod sandbox;
 pub mod supervise;
 pub mod usage;

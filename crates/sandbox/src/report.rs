@@ -57,6 +57,39 @@ pub struct Report {
     pub output: Option<crate::outdir::OutputStats>,
     /// The limits the run reached, in a fixed order (see [`LimitHit`]); empty when none.
     pub limits_hit: Vec<LimitHit>,
+    /// How each of the memory, pids and CPU limits was enforced.
+    pub enforcement: Vec<Enforced>,
+}
+
+/// How one limit was enforced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enforced {
+    /// "memory", "pids" or "cpu".
+    pub limit: &'static str,
+    pub by: EnforcedBy,
+    /// What that means for this run, in words.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnforcedBy {
+    /// The run's cgroup: all its processes together.
+    Cgroup,
+    /// A per-process rlimit, the stand-in where no cgroup could be had.
+    Rlimit,
+    /// Not enforced.
+    None,
+}
+
+impl Enforced {
+    pub fn none(limit: &'static str) -> Enforced {
+        Enforced {
+            limit,
+            by: EnforcedBy::None,
+            detail: "not enforced".into(),
+        }
+    }
 }
 
 /// A limit a run reached. The JSON spelling (`limits_hit`) is stable.
@@ -153,8 +186,22 @@ impl Report {
             let names: Vec<&str> = self.limits_hit.iter().map(|h| h.name()).collect();
             format!(" (limits hit: {})", names.join(", "))
         };
+        let weaker: Vec<String> = self
+            .enforcement
+            .iter()
+            .filter(|e| e.by != EnforcedBy::Cgroup)
+            .map(|e| match e.by {
+                EnforcedBy::Rlimit => format!("{} by rlimit", e.limit),
+                _ => format!("{} not enforced", e.limit),
+            })
+            .collect();
+        let enforcement = if weaker.is_empty() {
+            String::new()
+        } else {
+            format!("; no cgroup: {} (see the report)", weaker.join(", "))
+        };
         format!(
-            "vsbx: {status}{hits} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}{output}",
+            "vsbx: {status}{hits} ({how}) wall {} ms, cpu {}+{} ms, peak mem {}, peak pids {}, stdout {} B{}, stderr {} B{}{output}{enforcement}",
             self.wall_ms,
             self.cpu_user_ms,
             self.cpu_system_ms,
@@ -168,7 +215,7 @@ impl Report {
     }
 }
 
-fn human_bytes(b: u64) -> String {
+pub fn human_bytes(b: u64) -> String {
     const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB"];
     let mut v = b as f64;
     let mut i = 0;
@@ -211,6 +258,7 @@ mod tests {
             host_uid: Some(2_000_000_000),
             output: None,
             limits_hit: Vec::new(),
+            enforcement: Vec::new(),
         };
         assert_eq!(r.exit_code_for_shell(), 137);
         let s = r.summary();
@@ -245,6 +293,7 @@ mod tests {
             host_uid: None,
             output: None,
             limits_hit: Vec::new(),
+            enforcement: Vec::new(),
         };
         for hit in [LimitHit::StdoutCap, LimitHit::Pids, LimitHit::StdoutCap] {
             r.add_limit_hit(hit);

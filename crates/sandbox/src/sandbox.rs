@@ -5,14 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use oci_spec::runtime::PosixRlimitType;
 use serde_json::json;
 use vsbx_bundle_gen::{generate, RequestArgs, StepKind};
+use vsbx_policy::Enforcement;
 
 use crate::audit::AuditLog;
 use crate::identity::{self, RunIdentity};
 use crate::outdir::{copy_out, open_host_dir};
 use crate::private_dir::private_dir;
-use crate::report::{LimitHit, Outcome};
+use crate::report::{Enforced, EnforcedBy, LimitHit, Outcome};
 use crate::supervise::{run_bundle, RunOptions, RunResult};
 use crate::Error;
 
@@ -54,7 +56,7 @@ impl Default for Sandbox {
             stream: false,
             sample_every: Duration::from_millis(100),
             audit: AuditLog::default(),
-            state_root: scratch_base().join(STATE_DIR_NAME),
+            state_root: default_state_root(),
             interrupt: None,
             raw_output: false,
         }
@@ -93,7 +95,7 @@ impl Sandbox {
             me.request.runner = Some("shell".into());
         }
         let r = me.run_files(vec![script]);
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = vsbx_bundle_gen::remove_tree(&dir);
         r
     }
 
@@ -107,7 +109,7 @@ impl Sandbox {
         private_dir(&self.state_root, false)?;
         let work = tempdir("bundle")?;
         let result = self.run_in(&work, files);
-        let _ = std::fs::remove_dir_all(&work);
+        let _ = vsbx_bundle_gen::remove_tree(&work);
         result
     }
 
@@ -118,6 +120,20 @@ impl Sandbox {
             .map_err(|e| Error::Invalid(e.to_string()))?;
         // /output stays the bundle's size-limited tmpfs; its files are copied out after.
         request.output = None;
+        // Without root: a user namespace of the run's own instead of a host uid of its own.
+        let rootless = vsbx_runtime::rootless::is_rootless();
+        if rootless && request.user_namespace.is_none() {
+            let uid = nix::unistd::getuid();
+            let name = nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map(|u| u.name);
+            request.user_namespace = Some(crate::rootless::user_namespace(
+                uid.as_raw(),
+                nix::unistd::getgid().as_raw(),
+                name.as_deref(),
+            ));
+        }
         let identity: Option<RunIdentity> = match request.user_namespace {
             None => Some(identity::allocate(&self.state_root)?),
             Some(_) => None,
@@ -125,9 +141,18 @@ impl Sandbox {
         request.run_as = identity.as_ref().map(|i| (i.uid, i.gid));
         let host_uid = match (&identity, request.user_namespace) {
             (Some(i), _) => i.uid,
-            (None, Some(map)) => map.host_uid.saturating_add(vsbx_policy::SANDBOX_UID),
+            (None, Some(map)) => map
+                .host_ids(vsbx_policy::SANDBOX_UID, vsbx_policy::SANDBOX_GID)
+                .map_or(vsbx_policy::SANDBOX_UID, |(uid, _)| uid),
             (None, None) => vsbx_policy::SANDBOX_UID,
         };
+        let base_id = format!("vsbx-{}-{}", std::process::id(), unique());
+        // No cgroup to be had (rootless, no delegated subtree): rlimits stand in.
+        if !vsbx_runtime::container::cgroups_available(&base_id) {
+            request.enforcement = Enforcement::Rlimits {
+                wall_clock: request.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            };
+        }
         let catalog = self
             .request
             .catalog_of(crate::installed_exe().as_deref())
@@ -146,7 +171,6 @@ impl Sandbox {
             (Some(dir), Some(_)) => Some((dir.clone(), open_host_dir(dir)?)),
             (None, _) => None,
         };
-        let base_id = format!("vsbx-{}-{}", std::process::id(), unique());
         let context = json!({
             "runner": bundle.runner,
             "profile": bundle.profile.name,
@@ -189,6 +213,7 @@ impl Sandbox {
             self.audit.event("started", &id, json!({}))?;
             let mut r = run_bundle(&opts)?;
             r.report.host_uid = Some(host_uid);
+            r.report.enforcement = enforcement_of(&step_spec(step.bundle_dir)?);
             if let (Some((dir, to)), Some(from)) = (&output, r.kept_dir.take()) {
                 let stats = copy_out(&from, to, dir, output_size.unwrap_or(0))?;
                 if stats.limit_reached {
@@ -287,6 +312,82 @@ fn unique() -> u64 {
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
     (t << 8) | (N.fetch_add(1, Ordering::Relaxed) & 0xff)
+}
+
+/// The state root `vsbx run` uses without `--state-root`: one shared by root's runs, one
+/// of each ordinary user's own (see `rootless::state_root`).
+pub fn default_state_root() -> PathBuf {
+    if vsbx_runtime::rootless::is_rootless() {
+        crate::rootless::state_root(&scratch_base(), nix::unistd::geteuid().as_raw())
+    } else {
+        scratch_base().join(STATE_DIR_NAME)
+    }
+}
+
+/// The config.json a step runs.
+fn step_spec(bundle_dir: &Path) -> Result<oci_spec::runtime::Spec, Error> {
+    let path = bundle_dir.join("config.json");
+    oci_spec::runtime::Spec::load(&path)
+        .map_err(|e| Error::Invalid(format!("reading {}: {e}", path.display())))
+}
+
+/// How the spec enforces the memory, pids and CPU limits: a cgroup, an rlimit, or not.
+pub fn enforcement_of(spec: &oci_spec::runtime::Spec) -> Vec<Enforced> {
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    let rlimit = |t: PosixRlimitType| {
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.rlimits().as_ref())
+            .and_then(|r| r.iter().find(|r| r.typ() == t))
+            .map(|r| r.soft())
+    };
+    let cgroup = |limit: &'static str, file: &str| Enforced {
+        limit,
+        by: EnforcedBy::Cgroup,
+        detail: format!("{file} of the run's cgroup, for all its processes together"),
+    };
+    let memory = match (
+        resources.and_then(|r| r.memory().as_ref()),
+        rlimit(PosixRlimitType::RlimitData),
+    ) {
+        (Some(_), _) => cgroup("memory", "memory.max"),
+        (None, Some(bytes)) => Enforced {
+            limit: "memory",
+            by: EnforcedBy::Rlimit,
+            detail: format!(
+                "RLIMIT_DATA {} per process (no cgroup: not a total, tmpfs files not counted; \
+                 an allocation past it fails instead of an OOM kill)",
+                crate::report::human_bytes(bytes)
+            ),
+        },
+        (None, None) => Enforced::none("memory"),
+    };
+    let pids = match (
+        resources.and_then(|r| r.pids().as_ref()),
+        rlimit(PosixRlimitType::RlimitNproc),
+    ) {
+        (Some(_), _) => cgroup("pids", "pids.max"),
+        (None, Some(n)) => Enforced {
+            limit: "pids",
+            by: EnforcedBy::Rlimit,
+            detail: format!(
+                "RLIMIT_NPROC {n}: tasks of the sandbox user in the run's user namespace"
+            ),
+        },
+        (None, None) => Enforced::none("pids"),
+    };
+    let cpu = match (resources.and_then(|r| r.cpu().as_ref()), rlimit(PosixRlimitType::RlimitCpu)) {
+        (Some(_), _) => cgroup("cpu", "the CPU quota"),
+        (None, Some(secs)) => Enforced {
+            limit: "cpu",
+            by: EnforcedBy::Rlimit,
+            detail: format!(
+                "the CPU share is not enforced (a rate needs a cgroup); RLIMIT_CPU {secs} s per process"
+            ),
+        },
+        (None, None) => Enforced::none("cpu"),
+    };
+    vec![memory, pids, cpu]
 }
 
 /// Where generated bundles and sandbox state live: /dev/shm when it is a tmpfs (a run

@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use vsbx_runtime::container::{self, CreateOptions};
 use vsbx_runtime::state::Root;
@@ -199,7 +199,7 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let mut timed_out = false;
     let mut interrupted = false;
     let mut next_sample = Instant::now();
-    let status = loop {
+    let (status, rusage) = loop {
         if Instant::now() >= next_sample {
             sampler.sample(started.elapsed());
             next_sample = Instant::now() + o.sample_every;
@@ -250,12 +250,9 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         }
         out.pump();
         err.pump();
-        match waitpid(
-            Pid::from_raw(pid),
-            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-        ) {
-            Ok(WaitStatus::StillAlive) => continue,
-            Ok(st) => break st,
+        match wait_with_usage(pid) {
+            Ok(None) => continue,
+            Ok(Some(st)) => break st,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
                 return Err(Error::Io(
@@ -278,7 +275,15 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     out.finish();
     err.finish();
     sampler.sample(wall);
-    let usage = Usage::read(&dirs);
+    let mut usage = Usage::read(&dirs);
+    if dirs.is_empty() {
+        // No cgroup: what the kernel kept for the init, which as pid 1 of its namespace
+        // reaped every other process of the run. Peak memory is then that of the largest
+        // single process, not of all of them together.
+        usage.cpu_user_ms = rusage.user_ms;
+        usage.cpu_system_ms = rusage.system_ms;
+        usage.peak_memory_bytes = rusage.max_rss_bytes;
+    }
     let ooms = vsbx_runtime::events::oom_kills(&dirs);
     let cgroup_hits = CgroupLimitsHit::read(&dirs);
     container::destroy(locked, &record).map_err(Error::Runtime)?;
@@ -321,12 +326,16 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         host_uid: None,
         output: None,
         limits_hit: Vec::new(),
+        enforcement: Vec::new(),
     };
     for (hit, reached) in [
         (LimitHit::Timeout, timed_out && !interrupted),
         (LimitHit::Memory, cgroup_hits.memory || ooms > 0),
         (LimitHit::Pids, cgroup_hits.pids),
-        (LimitHit::Cpu, cgroup_hits.cpu),
+        (
+            LimitHit::Cpu,
+            cgroup_hits.cpu || signal == Some(libc::SIGXCPU),
+        ),
         (LimitHit::FileSize, signal == Some(libc::SIGXFSZ)),
         (LimitHit::StdoutCap, report.stdout.truncated),
         (LimitHit::StderrCap, report.stderr.truncated),
@@ -342,6 +351,41 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         samples: sampler.into_samples(),
         kept_dir,
     })
+}
+
+/// What wait4 reports of a child's (and its reaped descendants') resource use.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChildUsage {
+    user_ms: u64,
+    system_ms: u64,
+    max_rss_bytes: u64,
+}
+
+/// waitpid(pid, WNOHANG) that also returns the child's rusage: `None` while it runs.
+/// Neither nix 0.29 nor rustix 1 wraps wait4.
+fn wait_with_usage(pid: i32) -> nix::Result<Option<(WaitStatus, ChildUsage)>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: all-zero bytes are a valid rusage (plain integers and timevals).
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `ru` are live, writable and of the types wait4 fills.
+    let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+    match rc {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(None),
+        _ => {
+            let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+            let usage = ChildUsage {
+                user_ms: ms(ru.ru_utime),
+                system_ms: ms(ru.ru_stime),
+                // Linux reports ru_maxrss in KiB.
+                max_rss_bytes: ru.ru_maxrss.max(0) as u64 * 1024,
+            };
+            Ok(Some((
+                WaitStatus::from_raw(Pid::from_raw(rc), status)?,
+                usage,
+            )))
+        }
+    }
 }
 
 /// SIGKILL to every process of the container (thawed first, so it takes effect).

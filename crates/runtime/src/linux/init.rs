@@ -160,11 +160,18 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     let in_userns = plan.namespaces.creates(CloneFlags::CLONE_NEWUSER)
         || plan.namespaces.joins(CloneFlags::CLONE_NEWUSER);
     if in_userns {
-        // Become root of the user namespace for the setup steps.
-        sys.setresgid(0.into())
-            .ctx(|| "setresgid(0) in the user namespace".into())?;
-        sys.setresuid(0.into())
-            .ctx(|| "setresuid(0) in the user namespace".into())?;
+        // Become root of the user namespace for the setup steps, where root is mapped (a
+        // user without subordinate ranges may map only its own id, as another id than 0;
+        // the capabilities the namespace gave this process do the setup then).
+        let (uid0, gid0) = crate::rootless::root_is_mapped();
+        if gid0 {
+            sys.setresgid(0.into())
+                .ctx(|| "setresgid(0) in the user namespace".into())?;
+        }
+        if uid0 {
+            sys.setresuid(0.into())
+                .ctx(|| "setresuid(0) in the user namespace".into())?;
+        }
     }
 
     let cwd = process.cwd();

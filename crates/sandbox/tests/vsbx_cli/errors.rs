@@ -167,7 +167,10 @@ fn bad_input_creates_no_report_file() {
             report.to_str().unwrap(),
             "/nonexistent-vsbx-test/missing.py",
         ],
-        Opts { bare: true },
+        Opts {
+            bare: true,
+            ..Opts::default()
+        },
     );
     assert_eq!(run.code, Some(2), "{}", run.context());
     assert!(

@@ -10,6 +10,7 @@
 //! - images:   runners from podman-saved images (each format), list, rm
 //! - runners:  hello in python, node, shell, rust, go; compile errors
 //! - records:  --report, --audit, --monitor + `vsbx plot`, the summary line, exit codes
+//! - rootless: as an ordinary user (user namespace; delegated cgroup or rlimits)
 //! - security: symlinked inputs, bounded --output, a uid per run, default timeout, escapes
 
 mod errors;
@@ -17,6 +18,7 @@ mod images;
 mod limits;
 mod profiles;
 mod records;
+mod rootless;
 mod runners;
 mod security;
 mod support;

@@ -115,7 +115,10 @@ fn audit_log_is_appended_to() {
         let run = vsbx_with(
             &["run"],
             &["--audit", log.to_str().unwrap(), &program("hello.py")],
-            Opts { bare: true },
+            Opts {
+                bare: true,
+                ..Opts::default()
+            },
         );
         assert_eq!(run.code, Some(0), "{}", run.context());
     }

@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -155,9 +156,13 @@ impl Run {
 
 /// Options of one invocation beyond its arguments.
 #[derive(Default)]
-pub struct Opts {
+pub struct Opts<'a> {
     /// Do not add `--report`/`--audit` (tests of those flags or of `vsbx plot`).
     pub bare: bool,
+    /// Run `vsbx` as this ordinary user (setpriv, which execs: the pid stays vsbx's).
+    pub user: Option<&'a TestUser>,
+    /// With `user`: start `vsbx` inside this delegated cgroup subtree.
+    pub cgroup: Option<&'a Delegated>,
 }
 
 /// `vsbx run --report R --audit A ARGS...`, then the leftover checks.
@@ -183,7 +188,24 @@ pub fn vsbx_with(sub: &[&str], args: &[&str], opts: Opts) -> Run {
     }
     argv.extend(args.iter().map(OsString::from));
     let started = Instant::now();
-    let mut child = Command::new(vsbx_bin())
+    let mut cmd = match opts.user {
+        None => Command::new(vsbx_bin()),
+        Some(user) => {
+            // The user writes the report and audit files into the run's directory.
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+            let enter = opts.cgroup.map(Delegated::enter_script).unwrap_or_default();
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!(
+                    "{enter}exec setpriv --reuid={} --regid={} --clear-groups -- \"$0\" \"$@\"",
+                    user.uid, user.gid
+                ))
+                .arg(vsbx_bin())
+                .env_remove("XDG_RUNTIME_DIR");
+            c
+        }
+    };
+    let mut child = cmd
         .args(&argv)
         .current_dir(dir.path())
         .env_remove("VSBX_AUDIT_LOG")
@@ -280,15 +302,20 @@ pub fn cgroup_dirs(pid: u32) -> Vec<PathBuf> {
     found
 }
 
-/// State directories of the vsbx process `pid` under the sandbox's state root.
+/// State directories of the vsbx process `pid` under the sandbox's state roots (root's,
+/// and each ordinary user's `vsbx-sandbox-<uid>`).
 pub fn state_dirs(pid: u32) -> Vec<PathBuf> {
-    let mut found = Vec::new();
+    let mut roots = Vec::new();
     find_dirs(
-        &vsbx_sandbox::sandbox::scratch_base().join(vsbx_sandbox::sandbox::STATE_DIR_NAME),
-        &id_prefix(pid),
+        &vsbx_sandbox::sandbox::scratch_base(),
+        vsbx_sandbox::sandbox::STATE_DIR_NAME,
         1,
-        &mut found,
+        &mut roots,
     );
+    let mut found = Vec::new();
+    for root in roots {
+        find_dirs(&root, &id_prefix(pid), 1, &mut found);
+    }
     found
 }
 
@@ -440,6 +467,158 @@ pub fn force_cleanup(pid: u32) {
         find_dirs(&tmp, &format!("vsbx-{what}-{pid}-"), 1, &mut found);
         for d in found {
             let _ = fs::remove_dir_all(&d);
+        }
+    }
+}
+
+/// An ordinary user the tests make (`useradd`), to run `vsbx` without root; with
+/// `subordinate`, the user gets subordinate uid and gid ranges of 65536 ids from there.
+pub struct TestUser {
+    pub name: &'static str,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+fn id_of(flag: &str, user: &str) -> Option<u32> {
+    let out = Command::new("id").arg(flag).arg(user).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// Makes (once per test process) the user `name`, with exactly the subordinate ranges asked
+/// for: its lines in /etc/subuid and /etc/subgid are rewritten.
+pub fn test_user(name: &'static str, subordinate: Option<u32>) -> &'static TestUser {
+    static USERS: std::sync::Mutex<Vec<&'static TestUser>> = std::sync::Mutex::new(Vec::new());
+    let mut users = USERS.lock().unwrap();
+    if let Some(u) = users.iter().find(|u| u.name == name) {
+        return u;
+    }
+    if id_of("-u", name).is_none() {
+        let st = Command::new("useradd")
+            .args([
+                "-M",
+                "-s",
+                "/bin/sh",
+                "-K",
+                "SUB_UID_COUNT=0",
+                "-K",
+                "SUB_GID_COUNT=0",
+                name,
+            ])
+            .status()
+            .expect("useradd");
+        // Another test process may have made it meanwhile.
+        assert!(
+            st.success() || id_of("-u", name).is_some(),
+            "useradd {name}"
+        );
+    }
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = fs::read_to_string(file).unwrap_or_default();
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.split(':').next() != Some(name))
+            .map(str::to_string)
+            .collect();
+        if let Some(start) = subordinate {
+            lines.push(format!("{name}:{start}:65536"));
+        }
+        let mut new = lines.join("\n");
+        new.push('\n');
+        if new != text {
+            fs::write(file, new).unwrap_or_else(|e| panic!("writing {file}: {e}"));
+        }
+    }
+    let user: &'static TestUser = Box::leak(Box::new(TestUser {
+        name,
+        uid: id_of("-u", name).expect("uid"),
+        gid: id_of("-g", name).expect("gid"),
+    }));
+    users.push(user);
+    user
+}
+
+/// A cgroup subtree delegated to a test user as systemd delegates one to each user's
+/// services: made by root and chowned to the user; removed on drop. On cgroup v1 the
+/// user's process sits in the delegated directory of each hierarchy (a container goes
+/// below it); on v2 in its `leaf`, and containers go beside that, in the delegated parent.
+pub struct Delegated {
+    /// The delegated directories, one per hierarchy (v2: one).
+    dirs: Vec<PathBuf>,
+    /// The cgroup.procs files the process enters.
+    procs: Vec<PathBuf>,
+}
+
+impl Delegated {
+    pub fn new(user: &TestUser, tag: &str) -> Delegated {
+        let name = format!("vsbx-deleg-{}-{tag}", std::process::id());
+        let chown = |p: &Path, recursive: bool| {
+            let mut c = Command::new("chown");
+            if recursive {
+                c.arg("-R");
+            }
+            let st = c
+                .arg(format!("{}:{}", user.uid, user.gid))
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(st.success(), "chown {}", p.display());
+        };
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+        let unified = mountinfo.lines().any(|l| {
+            l.split_whitespace().nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 ")
+        });
+        let mut dirs = Vec::new();
+        let mut procs = Vec::new();
+        if unified {
+            let root = Path::new("/sys/fs/cgroup");
+            let _ = fs::write(root.join("cgroup.subtree_control"), "+memory +pids +cpu");
+            let dir = root.join(&name);
+            let leaf = dir.join("leaf");
+            fs::create_dir_all(&leaf).unwrap();
+            for p in [&dir, &leaf] {
+                chown(p, false);
+                for f in ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
+                    chown(&p.join(f), false);
+                }
+            }
+            procs.push(leaf.join("cgroup.procs"));
+            dirs.push(dir);
+        } else {
+            // Every v1 hierarchy a container with memory, pids and CPU limits uses.
+            for line in own.lines() {
+                let mut f = line.splitn(3, ':');
+                let (_, controllers, path) =
+                    (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+                let wanted = ["memory", "pids", "cpu", "cpuacct", "devices", "freezer"];
+                let Some(c) = controllers.split(',').find(|c| wanted.contains(c)) else {
+                    continue;
+                };
+                let mount = Path::new("/sys/fs/cgroup").join(c);
+                let dir = mount.join(path.trim_start_matches('/')).join(&name);
+                fs::create_dir_all(&dir).unwrap();
+                chown(&dir, true);
+                procs.push(dir.join("cgroup.procs"));
+                dirs.push(dir);
+            }
+        }
+        Delegated { dirs, procs }
+    }
+
+    /// Shell commands that move the shell running them into the subtree.
+    fn enter_script(&self) -> String {
+        self.procs
+            .iter()
+            .map(|p| format!("echo $$ > '{}' || exit 99; ", p.display()))
+            .collect()
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = fs::remove_dir(dir.join("leaf"));
+            let _ = fs::remove_dir(dir);
         }
     }
 }
