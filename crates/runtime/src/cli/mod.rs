@@ -29,11 +29,34 @@ pub struct Cli {
     /// Put the container's cgroup in a transient systemd scope (cgroup v2 only).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
+    /// Cgroups as for a user without root: true, false or auto (detect) [default: auto].
+    /// true: use only cgroups this user may write, run without them otherwise; false: a
+    /// cgroup that cannot be made or programmed is an error.
+    // Before the command only (as in runc): `spec --rootless` is spec's own flag.
+    #[arg(long, value_name = "true|false|auto")]
+    pub rootless: Option<String>,
+    /// Accepted for compatibility with runc (its checkpoint/restore helper); ignored.
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<PathBuf>,
     /// Print the version.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The value of --rootless: `Some(true)`, `Some(false)`, or `None` for auto (also when the
+/// flag is absent or empty). Takes the spellings runc takes (Go's boolean forms: 1, t,
+/// TRUE, 0, f, False, ...; "auto" in any case).
+pub fn parse_rootless(value: Option<&str>) -> Result<Option<bool>, String> {
+    let Some(v) = value else { return Ok(None) };
+    match v {
+        "" => Ok(None),
+        _ if v.eq_ignore_ascii_case("auto") => Ok(None),
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Some(true)),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(Some(false)),
+        _ => Err(format!("--rootless {v:?}: expected true, false or auto")),
+    }
 }
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.0");
@@ -69,8 +92,9 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    /// The options for `create`; `systemd_cgroup` is the global --systemd-cgroup.
-    pub fn options(&self, systemd_cgroup: bool) -> CreateOptions {
+    /// The options for `create`; `systemd_cgroup` is the global --systemd-cgroup and
+    /// `rootless_cgroups` the global --rootless (None: auto).
+    pub fn options(&self, systemd_cgroup: bool, rootless_cgroups: Option<bool>) -> CreateOptions {
         CreateOptions {
             id: self.id.clone(),
             bundle: self.bundle.clone(),
@@ -81,6 +105,7 @@ impl CreateArgs {
             preserve_fds: self.preserve_fds,
             stdio: None,
             systemd_cgroup,
+            rootless_cgroups,
         }
     }
 }
@@ -251,4 +276,46 @@ impl ExecArgs {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootless_takes_runcs_spellings() {
+        for v in ["true", "TRUE", "True", "t", "T", "1"] {
+            assert_eq!(parse_rootless(Some(v)), Ok(Some(true)), "{v}");
+        }
+        for v in ["false", "FALSE", "False", "f", "F", "0"] {
+            assert_eq!(parse_rootless(Some(v)), Ok(Some(false)), "{v}");
+        }
+        for v in [None, Some(""), Some("auto"), Some("AUTO"), Some("Auto")] {
+            assert_eq!(parse_rootless(v), Ok(None), "{v:?}");
+        }
+        let e = parse_rootless(Some("yes")).unwrap_err();
+        assert_eq!(e, "--rootless \"yes\": expected true, false or auto");
+    }
+
+    #[test]
+    fn global_rootless_and_criu_parse_before_the_command() {
+        let cli = Cli::try_parse_from([
+            "vsbx-runtime",
+            "--rootless",
+            "false",
+            "--criu",
+            "/usr/sbin/criu",
+            "list",
+        ])
+        .unwrap();
+        assert_eq!(cli.rootless.as_deref(), Some("false"));
+        assert!(matches!(cli.command, Some(Command::List { .. })));
+        // `spec --rootless` stays spec's own switch.
+        let cli = Cli::try_parse_from(["vsbx-runtime", "spec", "--rootless"]).unwrap();
+        assert!(cli.rootless.is_none());
+        assert!(matches!(
+            cli.command,
+            Some(Command::Spec { rootless: true, .. })
+        ));
+    }
 }
