@@ -397,3 +397,34 @@ fn events_report_oom() {
     rt.delete_force(&id).assert_ok();
     rt.assert_gone(&id, &b, Some(pid));
 }
+
+#[test]
+fn update_refuses_intel_rdt_schemas() {
+    // This host has no resctrl, and vsbx has no Intel RDT support at all: both refuse the
+    // schema flags, and the other limits given with them are not applied either.
+    let rt = Runtime::new("update-rdt");
+    let mut b = Bundle::new("update-rdt");
+    let id = unique_id("update-rdt");
+    let pid = running(&rt, &id, &mut b, |b| {
+        b.config()["linux"]["resources"]["pids"] = json!({"limit": 1000});
+    });
+    for (flag, runc_says) in [
+        ("--l3-cache-schema", "l3 cache schema is not enabled"),
+        ("--mem-bw-schema", "memory bandwidth schema is not enabled"),
+    ] {
+        let out = rt.exec(&["update", "--pids-limit", "20", flag, "L3:0=ff", &id]);
+        // runc names the feature ("Intel RDT/CAT: l3 cache schema is not enabled"); vsbx
+        // names the flag.
+        if is_runc() {
+            out.assert_error(runc_says);
+        } else {
+            out.assert_error(&format!(
+                "update {flag}: Intel RDT is not supported by this vsbx-runtime build"
+            ));
+        }
+        assert_eq!(host_cgroup_file(pid, "pids", "pids.max"), "1000", "{out}");
+    }
+    assert_eq!(rt.state_json(&id)["status"], "running");
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(pid));
+}
