@@ -119,11 +119,8 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             let code = exec::exec(&root, &o)?;
             return Ok(code.clamp(0, 255) as u8);
         }
-        Command::Ps {
-            id,
-            format,
-            ps_args,
-        } => {
+        Command::Ps { format, args } => {
+            let (id, ps_args) = cli::ps_split(args).map_err(Error::invalid)?;
             let pids = control::pids(&root, &id)?;
             match format {
                 ListFormat::Json => println!(

@@ -170,12 +170,18 @@ pub enum Command {
     Exec(ExecArgs),
     /// List the processes of a container.
     Ps {
-        id: String,
         #[arg(short = 'f', long, value_enum, default_value = "table")]
         format: ListFormat,
-        /// Arguments for ps(1) in table format (default -ef).
-        #[arg(last = true)]
-        ps_args: Vec<String>,
+        /// The container ID, then arguments for ps(1) in table format (default -ef):
+        /// everything after the ID goes to ps, as runc takes it (`ps ID -ef`); a `--`
+        /// right after the ID is dropped.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ID [PS OPTIONS]"
+        )]
+        args: Vec<String>,
     },
     /// Freeze every process of a container.
     Pause { id: String },
@@ -193,6 +199,19 @@ pub enum Command {
         #[arg(long, default_value = "5s")]
         interval: String,
     },
+}
+
+/// `ps`'s positional words as (ID, ps options): the first is the ID, the rest go to
+/// ps(1), except a `--` right after the ID (vsbx took ps options only after one before).
+pub fn ps_split(mut args: Vec<String>) -> Result<(String, Vec<String>), &'static str> {
+    if args.is_empty() {
+        return Err("ps: no container ID given");
+    }
+    let id = args.remove(0);
+    if args.first().is_some_and(|a| a == "--") {
+        args.remove(0);
+    }
+    Ok((id, args))
 }
 
 #[derive(Args, Debug)]
@@ -317,5 +336,39 @@ mod tests {
             cli.command,
             Some(Command::Spec { rootless: true, .. })
         ));
+    }
+
+    /// `ps ARGS...` as parsed: (id, format is json, ps options).
+    fn ps(args: &[&str]) -> (String, bool, Vec<String>) {
+        let mut argv = vec!["vsbx-runtime", "ps"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(Command::Ps { format, args }) => {
+                let (id, ps_args) = ps_split(args).unwrap();
+                (id, matches!(format, ListFormat::Json), ps_args)
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ps_options_follow_the_id_as_in_runc() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(ps(&["c1"]), ("c1".into(), false, v(&[])));
+        assert_eq!(ps(&["c1", "-ef"]), ("c1".into(), false, v(&["-ef"])));
+        assert_eq!(
+            ps(&["c1", "-o", "pid,comm"]),
+            ("c1".into(), false, v(&["-o", "pid,comm"]))
+        );
+        // After the ID even -f is ps's (its full format), as runc passes it on.
+        assert_eq!(ps(&["c1", "-f"]), ("c1".into(), false, v(&["-f"])));
+        assert_eq!(ps(&["-f", "json", "c1"]), ("c1".into(), true, v(&[])));
+        assert_eq!(
+            ps(&["--format", "table", "c1", "aux"]),
+            ("c1".into(), false, v(&["aux"]))
+        );
+        // `--` before or right after the ID.
+        assert_eq!(ps(&["c1", "--", "-ef"]), ("c1".into(), false, v(&["-ef"])));
+        assert_eq!(ps(&["--", "c1", "-ef"]), ("c1".into(), false, v(&["-ef"])));
     }
 }
