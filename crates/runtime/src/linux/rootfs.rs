@@ -558,25 +558,28 @@ fn make_device<S: Syscall>(
     // An O_PATH directory fd serves as the dirfd of mknodat and fchownat.
     let dir = ensure_in_root(root.as_fd(), parent, Leaf::Dir)?;
     let cname = super::resolve::host_cstring(Path::new(name))?;
-    if in_userns {
-        // No mknod inside a user namespace: bind the host's node onto an empty file.
-        let host = Path::new("/dev").join(name);
-        let node = ensure_in_root(root.as_fd(), path, Leaf::File)?;
-        return sys
-            .mount(
-                Some(host.as_path()),
-                &fd_path(&node),
-                NONE,
-                MsFlags::MS_BIND,
-                NONE,
-            )
-            .ctx(|| format!("bind-mounting {}", host.display()));
-    }
     let fmt = match kind {
         'b' => libc::S_IFBLK,
         'p' => libc::S_IFIFO,
         _ => libc::S_IFCHR,
     };
+    if in_userns {
+        // No mknod inside a user namespace: the host's node at the same path (as runc
+        // takes it) is bound onto an empty file, by the fd on which it was checked to be
+        // the device asked for.
+        let host = Path::new("/").join(path);
+        let source = open_host_device(&host, kind, fmt, major, minor)?;
+        let node = ensure_in_root(root.as_fd(), path, Leaf::File)?;
+        return sys
+            .mount(
+                Some(fd_path(&source).as_path()),
+                &fd_path(&node),
+                NONE,
+                MsFlags::MS_BIND,
+                NONE,
+            )
+            .ctx(|| format!("bind-mounting the host's {}", host.display()));
+    }
     let made = sys.mknodat(
         dir.as_fd(),
         cname.as_c_str(),
@@ -614,6 +617,37 @@ fn make_device<S: Syscall>(
         Gid::from_raw(gid),
     )
     .map_err(|e| Error::os(format!("chown {}", path.display()), e.into()))
+}
+
+/// The host's node at `host`, opened O_PATH, once fstat shows it is the device the
+/// config describes (`fmt` its S_IFMT bits; numbers are not compared for a fifo).
+fn open_host_device(host: &Path, kind: char, fmt: u32, major: u64, minor: u64) -> Result<OwnedFd> {
+    use rustix::fs::{Mode as RMode, OFlags};
+    let fd = rustix::fs::open(host, OFlags::PATH | OFlags::CLOEXEC, RMode::empty())
+        .map_err(|e| Error::os(format!("opening the host's {}", host.display()), e.into()))?;
+    let st = rustix::fs::fstat(&fd)
+        .map_err(|e| Error::os(format!("stat of the host's {}", host.display()), e.into()))?;
+    let (found_major, found_minor) = (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev));
+    let same = (st.st_mode & libc::S_IFMT) == fmt
+        && (fmt == libc::S_IFIFO
+            || (u64::from(found_major), u64::from(found_minor)) == (major, minor));
+    if !same {
+        let found = match st.st_mode & libc::S_IFMT {
+            libc::S_IFCHR => format!("c {found_major}:{found_minor}"),
+            libc::S_IFBLK => format!("b {found_major}:{found_minor}"),
+            libc::S_IFIFO => "a fifo".into(),
+            libc::S_IFDIR => "a directory".into(),
+            libc::S_IFREG => "a regular file".into(),
+            libc::S_IFSOCK => "a socket".into(),
+            _ => "no device".into(),
+        };
+        return Err(Error::invalid(format!(
+            "the host's {} is not the device {kind} {major}:{minor} (it is {found}); in a user \
+             namespace the host's node at the device's path is bound",
+            host.display(),
+        )));
+    }
+    Ok(fd)
 }
 
 fn symlink_in_root<S: Syscall>(sys: &S, root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
