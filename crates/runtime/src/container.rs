@@ -40,6 +40,10 @@ pub struct CreateOptions {
     pub stdio: Option<[RawFd; 3]>,
     /// --systemd-cgroup: the cgroup is a transient scope systemd makes (cgroups::systemd).
     pub systemd_cgroup: bool,
+    /// --rootless: whether cgroups are handled as for a user without root (only where
+    /// writable, the user's systemd, no device rules it cannot program). None: detect
+    /// ([`crate::rootless::is_rootless`]).
+    pub rootless_cgroups: Option<bool>,
 }
 
 /// A container whose init is set up and blocked until `start`.
@@ -173,7 +177,14 @@ pub fn create_from(
     )?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let rootless = crate::rootless::is_rootless();
+    // Only cgroups follow --rootless (as in runc); state root, id maps and device nodes
+    // go by what this process really is.
+    let rootless = o
+        .rootless_cgroups
+        .unwrap_or_else(crate::rootless::is_rootless);
+    // Device rules are skipped only where they cannot be programmed: rootless for real and
+    // not told otherwise. `--rootless false` makes them (and their failure) count again.
+    let device_rules_apply = !(rootless && crate::rootless::is_rootless());
     // --systemd-cgroup: systemd makes the cgroup (a scope, once the init exists); here only
     // its name and where it will be.
     let (unit, mut cgroup_dirs) = if o.systemd_cgroup {
@@ -257,7 +268,7 @@ pub fn create_from(
     // root's to program.
     let configure = |dirs: &[PathBuf]| -> Result<()> {
         let cgroup = cgroups::Manager::new(&layout, dirs);
-        if !rootless {
+        if device_rules_apply {
             cgroup.apply_devices(&device_rules)?;
         }
         if let Some(r) = resources.filter(|_| !dirs.is_empty()) {

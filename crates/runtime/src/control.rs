@@ -66,10 +66,13 @@ pub fn ps_table(pids: &[i32], ps_args: &[String]) -> Result<String> {
         .output()
         .map_err(|e| Error::os("running ps", e))?;
     if !out.status.success() {
+        // ps explains itself in several lines (usage and help hints): its first says what.
+        let said = String::from_utf8_lossy(&out.stderr);
+        let first = said.lines().map(str::trim).find(|l| !l.is_empty());
         return Err(Error::other(format!(
             "ps {}: {}",
             args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
+            first.unwrap_or("failed")
         )));
     }
     let text = String::from_utf8_lossy(&out.stdout);

@@ -50,6 +50,10 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         return Err(Error::invalid("no command given (see --help)"));
     };
     let systemd_cgroup = cli.systemd_cgroup;
+    // Checked for every command, so that a typo never waits for the next create to show.
+    let rootless_cgroups = cli::parse_rootless(cli.rootless.as_deref()).map_err(Error::invalid)?;
+    // --criu names runc's checkpoint/restore helper; vsbx has neither command.
+    let _ = &cli.criu;
     // Before the runtime opens anything: the preserved fds must all have been passed.
     let preserved = match &command {
         Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
@@ -76,7 +80,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
     logger.debug(&format!("command: {command:?}"));
     match command {
         Command::Create(a) => {
-            container::create(&root, &a.options(systemd_cgroup), None)?;
+            container::create(&root, &a.options(systemd_cgroup, rootless_cgroups), None)?;
         }
         Command::Start { id } => container::start(&root, &id)?,
         Command::State { id } => {
@@ -94,7 +98,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             keep: _,
             no_subreaper: _,
         } => {
-            let o = create.options(systemd_cgroup);
+            let o = create.options(systemd_cgroup, rootless_cgroups);
             if detach {
                 vsbx_runtime::run::run_detached(&root, &o)?;
             } else {
@@ -115,11 +119,8 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
             let code = exec::exec(&root, &o)?;
             return Ok(code.clamp(0, 255) as u8);
         }
-        Command::Ps {
-            id,
-            format,
-            ps_args,
-        } => {
+        Command::Ps { format, args } => {
+            let (id, ps_args) = cli::ps_split(args).map_err(Error::invalid)?;
             let pids = control::pids(&root, &id)?;
             match format {
                 ListFormat::Json => println!(

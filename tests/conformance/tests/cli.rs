@@ -322,3 +322,82 @@ fn run_accepts_no_subreaper() {
     assert_eq!(out.stdout, "ran\n", "{out}");
     rt.assert_gone(&id, &b, None);
 }
+
+/// `runtime --root ROOT GLOBAL... run --bundle B ID` (global flags before the command).
+fn run_with_globals(rt: &Runtime, globals: &[&str], id: &str, b: &Bundle) -> Outcome {
+    b.save();
+    rt.track(id);
+    let mut cmd = Command::new(runtime());
+    cmd.args(globals)
+        .arg("--root")
+        .arg(rt.root())
+        .args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(id);
+    rt.exec_command(&mut cmd)
+}
+
+#[test]
+fn global_rootless_takes_true_false_and_auto() {
+    // runc 1.1's --rootless (cgroups as for a user without root). Run by root here, every
+    // value runs the container, which is still placed in its own cgroup with its limit.
+    let rt = Runtime::new("rootless-flag");
+    for value in ["true", "false", "auto", "1", "FALSE", "Auto"] {
+        let mut b = Bundle::new("rootless-flag");
+        b.config()["linux"]["resources"]["pids"] = serde_json::json!({"limit": 77});
+        b.sh("cat /proc/self/cgroup | grep -c pids");
+        let id = unique_id("rootless-flag");
+        let out = run_with_globals(&rt, &["--rootless", value], &id, &b);
+        out.assert_ok();
+        assert_eq!(out.stdout, "1\n", "--rootless {value}: {out}");
+        rt.assert_gone(&id, &b, None);
+    }
+    // The limit is applied with --rootless true as well: root may write every cgroup.
+    let mut b = Bundle::new("rootless-flag-limit");
+    b.config()["linux"]["resources"]["pids"] = serde_json::json!({"limit": 77});
+    b.args(&["sleep", "1000"]);
+    b.save();
+    let id = unique_id("rootless-flag-limit");
+    rt.track(&id);
+    let mut cmd = Command::new(runtime());
+    cmd.args(["--rootless", "true", "--root"])
+        .arg(rt.root())
+        .args(["run", "--detach", "--bundle"])
+        .arg(b.path())
+        .arg(&id);
+    rt.exec_command(&mut cmd).assert_ok();
+    let pid = rt.pid(&id);
+    let dir = cgroup_dir_of(pid, "pids").expect("a pids cgroup");
+    assert_eq!(
+        fs::read_to_string(dir.join("pids.max")).unwrap().trim(),
+        "77"
+    );
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(pid));
+}
+
+#[test]
+fn global_rootless_refuses_other_values() {
+    let rt = Runtime::new("rootless-bad");
+    let b = Bundle::new("rootless-bad");
+    let id = unique_id("rootless-bad");
+    let out = run_with_globals(&rt, &["--rootless", "sometimes"], &id, &b);
+    // runc: 'strconv.ParseBool: parsing "sometimes": invalid syntax'.
+    out.assert_error("sometimes");
+    assert!(rt.list_ids().is_empty(), "nothing created: {out}");
+    rt.assert_gone(&id, &b, None);
+}
+
+#[test]
+fn global_criu_is_accepted() {
+    // runc 1.1's --criu PATH only matters to checkpoint and restore; other commands run
+    // whatever it names.
+    let rt = Runtime::new("criu-flag");
+    let mut b = Bundle::new("criu-flag");
+    b.sh("echo ran");
+    let id = unique_id("criu-flag");
+    let out = run_with_globals(&rt, &["--criu", "/nonexistent/criu"], &id, &b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+    rt.assert_gone(&id, &b, None);
+}

@@ -63,6 +63,61 @@ fn ps_table_and_json() {
         .assert_one_line_error();
 }
 
+#[test]
+fn ps_options_after_the_id() {
+    // runc's usage: `ps [command options] <container-id> [ps options]`. Everything after
+    // the ID goes to ps(1), -f included (ps's full format, not --format).
+    let rt = Runtime::new("ps-opts");
+    let mut b = Bundle::new("ps-opts");
+    let id = unique_id("ps-opts");
+    let pid = running(&rt, &id, &mut b, |_| {});
+    let rows = |out: &Outcome| -> Vec<Vec<String>> {
+        out.stdout
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+    for opts in [&["-ef"][..], &["-f"], &["-e", "-f"]] {
+        let mut args = vec!["ps", id.as_str()];
+        args.extend_from_slice(opts);
+        let out = rt.exec(&args);
+        out.assert_ok();
+        let rows = rows(&out);
+        assert_eq!(rows[0][..2], ["UID", "PID"], "ps {opts:?}: {out}");
+        assert!(
+            rows[1..].iter().any(|r| r[1] == pid.to_string()),
+            "ps {opts:?} lists the init {pid}: {out}"
+        );
+    }
+    let out = rt.exec(&["ps", &id, "-o", "pid,comm"]);
+    out.assert_ok();
+    assert_eq!(
+        rows(&out),
+        [
+            vec!["PID".to_string(), "COMMAND".into()],
+            vec![pid.to_string(), "sleep".into()]
+        ],
+        "{out}"
+    );
+    // `--` before the ID works in both. Right after the ID runc hands it on to ps, which
+    // fails ("error: garbage option"); vsbx drops it, as it took ps options only after `--`.
+    let out = rt.exec(&["ps", "--", &id, "-o", "pid"]);
+    out.assert_ok();
+    assert_eq!(rows(&out), [vec!["PID".to_string()], vec![pid.to_string()]]);
+    let out = rt.exec(&["ps", &id, "--", "-o", "pid"]);
+    if is_runc() {
+        out.assert_error("garbage option");
+    } else {
+        out.assert_ok();
+        assert_eq!(rows(&out), [vec!["PID".to_string()], vec![pid.to_string()]]);
+    }
+    // Options ps refuses: a one-line error naming them.
+    rt.exec(&["ps", &id, "-o", "nosuchcolumn"])
+        .assert_error("nosuchcolumn");
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(pid));
+}
+
 /// How many lines the counter loop has appended (each a single write(2) of "N\n", so a line
 /// is either complete or absent, even when the container is frozen mid-loop).
 fn counter(path: &Path) -> usize {
@@ -394,6 +449,37 @@ fn events_report_oom() {
         process_alive(pid),
         "the init survives: only the hog was killed"
     );
+    rt.delete_force(&id).assert_ok();
+    rt.assert_gone(&id, &b, Some(pid));
+}
+
+#[test]
+fn update_refuses_intel_rdt_schemas() {
+    // This host has no resctrl, and vsbx has no Intel RDT support at all: both refuse the
+    // schema flags, and the other limits given with them are not applied either.
+    let rt = Runtime::new("update-rdt");
+    let mut b = Bundle::new("update-rdt");
+    let id = unique_id("update-rdt");
+    let pid = running(&rt, &id, &mut b, |b| {
+        b.config()["linux"]["resources"]["pids"] = json!({"limit": 1000});
+    });
+    for (flag, runc_says) in [
+        ("--l3-cache-schema", "l3 cache schema is not enabled"),
+        ("--mem-bw-schema", "memory bandwidth schema is not enabled"),
+    ] {
+        let out = rt.exec(&["update", "--pids-limit", "20", flag, "L3:0=ff", &id]);
+        // runc names the feature ("Intel RDT/CAT: l3 cache schema is not enabled"); vsbx
+        // names the flag.
+        if is_runc() {
+            out.assert_error(runc_says);
+        } else {
+            out.assert_error(&format!(
+                "update {flag}: Intel RDT is not supported by this vsbx-runtime build"
+            ));
+        }
+        assert_eq!(host_cgroup_file(pid, "pids", "pids.max"), "1000", "{out}");
+    }
+    assert_eq!(rt.state_json(&id)["status"], "running");
     rt.delete_force(&id).assert_ok();
     rt.assert_gone(&id, &b, Some(pid));
 }

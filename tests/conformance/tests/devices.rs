@@ -169,3 +169,59 @@ fn linux_devices_need_a_device_cgroup_rule() {
         "/dev/loop0<denied\n/dev/loop0>denied\n/dev/loop1<allowed\n/dev/loop1>denied\n"
     );
 }
+
+/// A container with a user namespace of its own (root mapped to host 100000).
+fn userns(b: &mut Bundle) {
+    b.set_namespace(json!({"type": "user"}));
+    b.config()["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config()["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+}
+
+#[test]
+fn linux_devices_in_a_user_namespace_bind_the_host_node_at_the_same_path() {
+    // No mknod in a user namespace: the host's node is bound instead, and it is the one at
+    // the device's own path. /dev/net/tun (10:200) is the host's /dev/net/tun, not a
+    // /dev/tun (which this host does not have: vsbx once bound /dev/<file name> and failed).
+    assert!(
+        std::path::Path::new("/dev/net/tun").exists() && !std::path::Path::new("/dev/tun").exists(),
+        "this test needs a host with /dev/net/tun and without /dev/tun"
+    );
+    let out = run_script(
+        "dev-userns",
+        "stat -c '%n|%F|%t:%T' /dev/net/tun /dev/null; [ -e /dev/tun ] || echo no-dev-tun",
+        |b| {
+            userns(b);
+            b.config()["linux"]["devices"] = json!([{"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200, "fileMode": 0o666}]);
+        },
+    );
+    assert_eq!(
+        out,
+        "/dev/net/tun|character special file|a:c8\n\
+         /dev/null|character special file|1:3\nno-dev-tun\n"
+    );
+}
+
+#[test]
+fn linux_devices_in_a_user_namespace_must_match_the_host_node() {
+    // The config says /dev/net/tun is 1:3, the host's is 10:200. vsbx checks the node it
+    // binds and refuses; runc 1.1.5 binds whatever the host has at that path.
+    let rt = Runtime::new("dev-userns-mismatch");
+    let mut b = Bundle::new("dev-userns-mismatch");
+    b.sh("stat -c '%t:%T' /dev/net/tun");
+    userns(&mut b);
+    b.config()["linux"]["devices"] =
+        json!([{"path": "/dev/net/tun", "type": "c", "major": 1, "minor": 3}]);
+    let id = unique_id("dev-userns-mismatch");
+    let out = rt.run(&id, &b, &[]);
+    if is_runc() {
+        out.assert_ok();
+        assert_eq!(out.stdout, "a:c8\n", "{out}");
+    } else {
+        out.assert_error(
+            "linux.devices (/dev/net/tun): the host's /dev/net/tun is not the device c 1:3 (it is c 10:200)",
+        );
+    }
+    rt.assert_gone(&id, &b, None);
+}

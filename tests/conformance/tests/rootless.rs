@@ -35,12 +35,23 @@ fn as_user(script: &str, xdg: &str) -> std::process::Output {
         .expect("runuser")
 }
 
-#[test]
-fn an_ordinary_user_runs_the_rootless_spec() {
+/// A bundle from `spec --rootless` written by the test user, running `args`, and the
+/// user's XDG_RUNTIME_DIR, all under one temp dir readable by the user.
+struct UserBundle {
+    _dir: TempDir,
+    /// The bundle directory.
+    bdir: String,
+    xdg: String,
+    /// The runtime binary.
+    rt: String,
+    uid: u32,
+}
+
+fn user_bundle(name: &str, args: serde_json::Value) -> UserBundle {
     let uid = uid_of(USER);
-    let dir = TempDir::new("rootless");
+    let dir = TempDir::new(name);
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let b = Bundle::new("rootless");
+    let b = Bundle::new(name);
     let bundle = dir.path().join("bundle");
     fs::create_dir(&bundle).unwrap();
     fs::set_permissions(&bundle, fs::Permissions::from_mode(0o777)).unwrap();
@@ -70,8 +81,26 @@ fn an_ordinary_user_runs_the_rootless_spec() {
         serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
     assert_eq!(config["linux"]["uidMappings"][0]["hostID"], uid);
     config["process"]["terminal"] = false.into();
-    config["process"]["args"] = serde_json::json!(["cat", "/proc/self/uid_map"]);
+    config["process"]["args"] = args;
     fs::write(&cfg, config.to_string()).unwrap();
+    UserBundle {
+        _dir: dir,
+        bdir,
+        xdg,
+        rt,
+        uid,
+    }
+}
+
+#[test]
+fn an_ordinary_user_runs_the_rootless_spec() {
+    let UserBundle {
+        _dir,
+        bdir,
+        xdg,
+        rt,
+        uid,
+    } = user_bundle("rootless", serde_json::json!(["cat", "/proc/self/uid_map"]));
 
     // Output to a file the user owns (runc fchowns its stdio to the container's root).
     let id = unique_id("rootless");
@@ -162,4 +191,48 @@ fn a_runtime_in_a_user_namespace_it_did_not_make_binds_the_devices() {
         "the container's /dev/null and /dev/zero are the real devices"
     );
     rt.assert_gone(&id, &b, None);
+}
+
+/// runc 1.1's global `--rootless`: `auto` (the default) and `true` let an ordinary user
+/// run without a cgroup it may write; `false` makes the cgroup a requirement, so create
+/// fails (naming the cgroup) and leaves nothing behind.
+#[test]
+fn rootless_false_makes_the_cgroup_a_requirement() {
+    let UserBundle {
+        _dir,
+        bdir,
+        xdg,
+        rt,
+        ..
+    } = user_bundle("rootless-false", serde_json::json!(["true"]));
+    for value in ["auto", "true", "false"] {
+        let id = unique_id("rootless-false");
+        let script = format!(
+            "cd '{bdir}' && '{rt}' --rootless {value} run {id} > '{xdg}/out' 2> '{xdg}/err'; \
+             echo rc=$?; cat '{xdg}/err'; \
+             '{rt}' state {id} >/dev/null 2>&1 && echo still-there; \
+             ls '{xdg}'/*/ 2>/dev/null | grep -c {id}"
+        );
+        let out = as_user(&script, &xdg);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if value == "false" {
+            assert!(!text.contains("rc=0"), "--rootless false ran:\n{text}");
+            let err = text
+                .lines()
+                .skip(1)
+                .take_while(|l| !l.starts_with("still-there"))
+                .collect::<Vec<_>>();
+            assert!(
+                err.iter().any(|l| l.contains("cgroup")),
+                "the error should name the cgroup:\n{text}"
+            );
+        } else {
+            assert!(text.contains("rc=0"), "--rootless {value} failed:\n{text}");
+        }
+        assert!(!text.contains("still-there"), "left behind:\n{text}");
+        assert!(
+            text.trim_end().ends_with('0'),
+            "the state directory keeps the container:\n{text}"
+        );
+    }
 }

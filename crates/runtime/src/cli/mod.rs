@@ -29,11 +29,34 @@ pub struct Cli {
     /// Put the container's cgroup in a transient systemd scope (cgroup v2 only).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
+    /// Cgroups as for a user without root: true, false or auto (detect) [default: auto].
+    /// true: use only cgroups this user may write, run without them otherwise; false: a
+    /// cgroup that cannot be made or programmed is an error.
+    // Before the command only (as in runc): `spec --rootless` is spec's own flag.
+    #[arg(long, value_name = "true|false|auto")]
+    pub rootless: Option<String>,
+    /// Accepted for compatibility with runc (its checkpoint/restore helper); ignored.
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<PathBuf>,
     /// Print the version.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The value of --rootless: `Some(true)`, `Some(false)`, or `None` for auto (also when the
+/// flag is absent or empty). Takes the spellings runc takes (Go's boolean forms: 1, t,
+/// TRUE, 0, f, False, ...; "auto" in any case).
+pub fn parse_rootless(value: Option<&str>) -> Result<Option<bool>, String> {
+    let Some(v) = value else { return Ok(None) };
+    match v {
+        "" => Ok(None),
+        _ if v.eq_ignore_ascii_case("auto") => Ok(None),
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Some(true)),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(Some(false)),
+        _ => Err(format!("--rootless {v:?}: expected true, false or auto")),
+    }
 }
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.0");
@@ -69,8 +92,9 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    /// The options for `create`; `systemd_cgroup` is the global --systemd-cgroup.
-    pub fn options(&self, systemd_cgroup: bool) -> CreateOptions {
+    /// The options for `create`; `systemd_cgroup` is the global --systemd-cgroup and
+    /// `rootless_cgroups` the global --rootless (None: auto).
+    pub fn options(&self, systemd_cgroup: bool, rootless_cgroups: Option<bool>) -> CreateOptions {
         CreateOptions {
             id: self.id.clone(),
             bundle: self.bundle.clone(),
@@ -81,6 +105,7 @@ impl CreateArgs {
             preserve_fds: self.preserve_fds,
             stdio: None,
             systemd_cgroup,
+            rootless_cgroups,
         }
     }
 }
@@ -145,12 +170,18 @@ pub enum Command {
     Exec(ExecArgs),
     /// List the processes of a container.
     Ps {
-        id: String,
         #[arg(short = 'f', long, value_enum, default_value = "table")]
         format: ListFormat,
-        /// Arguments for ps(1) in table format (default -ef).
-        #[arg(last = true)]
-        ps_args: Vec<String>,
+        /// The container ID, then arguments for ps(1) in table format (default -ef):
+        /// everything after the ID goes to ps, as runc takes it (`ps ID -ef`); a `--`
+        /// right after the ID is dropped.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ID [PS OPTIONS]"
+        )]
+        args: Vec<String>,
     },
     /// Freeze every process of a container.
     Pause { id: String },
@@ -168,6 +199,19 @@ pub enum Command {
         #[arg(long, default_value = "5s")]
         interval: String,
     },
+}
+
+/// `ps`'s positional words as (ID, ps options): the first is the ID, the rest go to
+/// ps(1), except a `--` right after the ID (vsbx took ps options only after one before).
+pub fn ps_split(mut args: Vec<String>) -> Result<(String, Vec<String>), &'static str> {
+    if args.is_empty() {
+        return Err("ps: no container ID given");
+    }
+    let id = args.remove(0);
+    if args.first().is_some_and(|a| a == "--") {
+        args.remove(0);
+    }
+    Ok((id, args))
 }
 
 #[derive(Args, Debug)]
@@ -251,4 +295,80 @@ impl ExecArgs {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootless_takes_runcs_spellings() {
+        for v in ["true", "TRUE", "True", "t", "T", "1"] {
+            assert_eq!(parse_rootless(Some(v)), Ok(Some(true)), "{v}");
+        }
+        for v in ["false", "FALSE", "False", "f", "F", "0"] {
+            assert_eq!(parse_rootless(Some(v)), Ok(Some(false)), "{v}");
+        }
+        for v in [None, Some(""), Some("auto"), Some("AUTO"), Some("Auto")] {
+            assert_eq!(parse_rootless(v), Ok(None), "{v:?}");
+        }
+        let e = parse_rootless(Some("yes")).unwrap_err();
+        assert_eq!(e, "--rootless \"yes\": expected true, false or auto");
+    }
+
+    #[test]
+    fn global_rootless_and_criu_parse_before_the_command() {
+        let cli = Cli::try_parse_from([
+            "vsbx-runtime",
+            "--rootless",
+            "false",
+            "--criu",
+            "/usr/sbin/criu",
+            "list",
+        ])
+        .unwrap();
+        assert_eq!(cli.rootless.as_deref(), Some("false"));
+        assert!(matches!(cli.command, Some(Command::List { .. })));
+        // `spec --rootless` stays spec's own switch.
+        let cli = Cli::try_parse_from(["vsbx-runtime", "spec", "--rootless"]).unwrap();
+        assert!(cli.rootless.is_none());
+        assert!(matches!(
+            cli.command,
+            Some(Command::Spec { rootless: true, .. })
+        ));
+    }
+
+    /// `ps ARGS...` as parsed: (id, format is json, ps options).
+    fn ps(args: &[&str]) -> (String, bool, Vec<String>) {
+        let mut argv = vec!["vsbx-runtime", "ps"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(Command::Ps { format, args }) => {
+                let (id, ps_args) = ps_split(args).unwrap();
+                (id, matches!(format, ListFormat::Json), ps_args)
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ps_options_follow_the_id_as_in_runc() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(ps(&["c1"]), ("c1".into(), false, v(&[])));
+        assert_eq!(ps(&["c1", "-ef"]), ("c1".into(), false, v(&["-ef"])));
+        assert_eq!(
+            ps(&["c1", "-o", "pid,comm"]),
+            ("c1".into(), false, v(&["-o", "pid,comm"]))
+        );
+        // After the ID even -f is ps's (its full format), as runc passes it on.
+        assert_eq!(ps(&["c1", "-f"]), ("c1".into(), false, v(&["-f"])));
+        assert_eq!(ps(&["-f", "json", "c1"]), ("c1".into(), true, v(&[])));
+        assert_eq!(
+            ps(&["--format", "table", "c1", "aux"]),
+            ("c1".into(), false, v(&["aux"]))
+        );
+        // `--` before or right after the ID.
+        assert_eq!(ps(&["c1", "--", "-ef"]), ("c1".into(), false, v(&["-ef"])));
+        assert_eq!(ps(&["--", "c1", "-ef"]), ("c1".into(), false, v(&["-ef"])));
+    }
 }

@@ -41,11 +41,29 @@ pub struct UpdateArgs {
     pub pids_limit: Option<i64>,
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+    /// Intel RDT/CAT L3 cache schema: refused (no Intel RDT support, as linux.intelRdt).
+    #[arg(long = "l3-cache-schema")]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema: refused, as --l3-cache-schema.
+    #[arg(long = "mem-bw-schema")]
+    pub mem_bw_schema: Option<String>,
 }
 
 impl UpdateArgs {
     pub fn resources(&self) -> Result<oci_spec::runtime::LinuxResources> {
         use oci_spec::runtime::{LinuxPids, LinuxResources};
+        // Refused before anything is read or written, so the container stays as it was. An
+        // empty value counts as not given, as in runc.
+        for (flag, value) in [
+            ("l3-cache-schema", &self.l3_cache_schema),
+            ("mem-bw-schema", &self.mem_bw_schema),
+        ] {
+            if value.as_deref().is_some_and(|v| !v.is_empty()) {
+                return Err(Error::invalid(format!(
+                    "update --{flag}: Intel RDT is not supported by this vsbx-runtime build"
+                )));
+            }
+        }
         let mut r: LinuxResources = match &self.resources {
             Some(p) => {
                 let text = if p.as_os_str() == "-" {
@@ -191,6 +209,20 @@ mod tests {
         assert_eq!(m.reservation(), Some(32 << 20));
         assert_eq!(m.kernel_tcp(), Some(1 << 20));
         assert_eq!(m.limit(), None);
+    }
+
+    #[test]
+    fn intel_rdt_schemas_are_refused_by_name() {
+        for flag in ["--l3-cache-schema", "--mem-bw-schema"] {
+            let e = update(&[flag, "L3:0=ff", "--pids-limit", "20"]).expect_err(flag);
+            assert_eq!(
+                e,
+                format!("update {flag}: Intel RDT is not supported by this vsbx-runtime build")
+            );
+            // Empty: not given, as in runc.
+            let r = update(&[flag, "", "--pids-limit", "20"]).unwrap();
+            assert_eq!(r.pids().unwrap().limit(), 20);
+        }
     }
 
     #[test]

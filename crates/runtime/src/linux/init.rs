@@ -269,12 +269,12 @@ fn filesystem<S: Syscall>(
     };
     let kept = rootfs::mount_all(sys, &rootfd, &mounts, &cx)?;
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    rootfs::populate_dev(
+    super::dev::populate_dev(
         sys,
         &rootfd,
         &devices,
         in_userns,
-        !rootfs::dev_is_bound(&mounts),
+        !super::dev::dev_is_bound(&mounts),
     )?;
     super::resolve::ensure_in_root(rootfd.as_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;

@@ -4,6 +4,7 @@
 pub mod apparmor;
 pub mod clone;
 pub mod console;
+pub mod dev;
 pub mod fdmount;
 pub mod host_mounts;
 pub mod init;

@@ -1,16 +1,13 @@
 //! The container's filesystem, built inside its mount namespace in one ordered
 //! sequence: prepare propagation, bind the rootfs, mount each entry of `mounts`,
-//! populate /dev, pivot_root, then mask and lock paths.
+//! populate /dev (`dev.rs`), pivot_root, then mask and lock paths.
 
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
-use nix::sys::stat::{Mode, SFlag};
-use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+use oci_spec::runtime::Mount;
 use rustix::fs::StatVfsMountFlags as FsFlags;
 
 use super::mount_opts::{self, MountOptions};
@@ -442,190 +439,6 @@ fn bind_ro<S: Syscall>(
     }
     sys.mount(NO_SOURCE, &target, NONE, flags, NONE)
         .ctx(|| format!("remounting {}", src.display()))
-}
-
-/// The device nodes every container gets, as runc creates them.
-const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
-    ("/dev/null", 1, 3),
-    ("/dev/zero", 1, 5),
-    ("/dev/full", 1, 7),
-    ("/dev/random", 1, 8),
-    ("/dev/urandom", 1, 9),
-    ("/dev/tty", 5, 0),
-];
-
-const DEV_LINKS: &[(&str, &str)] = &[
-    ("/proc/self/fd", "/dev/fd"),
-    ("/proc/self/fd/0", "/dev/stdin"),
-    ("/proc/self/fd/1", "/dev/stdout"),
-    ("/proc/self/fd/2", "/dev/stderr"),
-    ("pts/ptmx", "/dev/ptmx"),
-];
-
-/// True if `mounts` bind-mounts a host directory onto /dev (then /dev is left alone).
-pub fn dev_is_bound(mounts: &[Mount]) -> bool {
-    mounts.iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
-                .is_ok_and(|o| o.is_bind())
-    })
-}
-
-/// Creates the default device nodes, linux.devices and the /dev symlinks.
-pub fn populate_dev<S: Syscall>(
-    sys: &S,
-    root: &OwnedFd,
-    devices: &[LinuxDevice],
-    in_userns: bool,
-    defaults: bool,
-) -> Result<()> {
-    // Nodes get exactly the modes we ask for.
-    let old = sys.umask(Mode::empty());
-    let result = (|| {
-        if defaults {
-            for (path, major, minor) in DEFAULT_DEVICES {
-                make_device(
-                    sys,
-                    root,
-                    Path::new(path),
-                    'c',
-                    *major,
-                    *minor,
-                    0o666,
-                    0,
-                    0,
-                    in_userns,
-                )?;
-            }
-        }
-        for d in devices {
-            let kind = match d.typ() {
-                LinuxDeviceType::C | LinuxDeviceType::U => 'c',
-                LinuxDeviceType::B => 'b',
-                LinuxDeviceType::P => 'p',
-                LinuxDeviceType::A => {
-                    return Err(Error::invalid(format!(
-                        "linux.devices: {} has type 'a'",
-                        d.path().display()
-                    )))
-                }
-            };
-            make_device(
-                sys,
-                root,
-                d.path(),
-                kind,
-                d.major() as u64,
-                d.minor() as u64,
-                d.file_mode().unwrap_or(0o666),
-                d.uid().unwrap_or(0),
-                d.gid().unwrap_or(0),
-                in_userns,
-            )
-            .map_err(|e| Error::other(format!("linux.devices ({}): {e}", d.path().display())))?;
-        }
-        if defaults {
-            for (target, link) in DEV_LINKS {
-                symlink_in_root(sys, root, target, Path::new(link))?;
-            }
-            if Path::new("/proc/kcore").exists() {
-                symlink_in_root(sys, root, "/proc/kcore", Path::new("/dev/core"))?;
-            }
-        }
-        Ok(())
-    })();
-    sys.umask(old);
-    result
-}
-
-#[allow(clippy::too_many_arguments)]
-fn make_device<S: Syscall>(
-    sys: &S,
-    root: &OwnedFd,
-    path: &Path,
-    kind: char,
-    major: u64,
-    minor: u64,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    in_userns: bool,
-) -> Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("device path {} has no name", path.display())))?;
-    // An O_PATH directory fd serves as the dirfd of mknodat and fchownat.
-    let dir = ensure_in_root(root.as_fd(), parent, Leaf::Dir)?;
-    let cname = super::resolve::host_cstring(Path::new(name))?;
-    if in_userns {
-        // No mknod inside a user namespace: bind the host's node onto an empty file.
-        let host = Path::new("/dev").join(name);
-        let node = ensure_in_root(root.as_fd(), path, Leaf::File)?;
-        return sys
-            .mount(
-                Some(host.as_path()),
-                &fd_path(&node),
-                NONE,
-                MsFlags::MS_BIND,
-                NONE,
-            )
-            .ctx(|| format!("bind-mounting {}", host.display()));
-    }
-    let fmt = match kind {
-        'b' => libc::S_IFBLK,
-        'p' => libc::S_IFIFO,
-        _ => libc::S_IFCHR,
-    };
-    let made = sys.mknodat(
-        dir.as_fd(),
-        cname.as_c_str(),
-        SFlag::from_bits_retain(fmt),
-        Mode::from_bits_retain(mode & 0o7777),
-        libc::makedev(major as u32, minor as u32),
-    );
-    if let Err(e) = made {
-        if e != Errno::EEXIST {
-            return Err(Error::os(format!("mknod {}", path.display()), e.into()));
-        }
-        // The image already has something there (no tmpfs on /dev): it must be this very
-        // node, never a symlink or another file that later steps would trust.
-        let st = rustix::fs::statat(
-            &dir,
-            cname.as_c_str(),
-            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| Error::os(format!("stat {}", path.display()), e.into()))?;
-        let same = (st.st_mode & libc::S_IFMT) == fmt
-            && rustix::fs::major(st.st_rdev) == major as u32
-            && rustix::fs::minor(st.st_rdev) == minor as u32;
-        if !same {
-            return Err(Error::other(format!(
-                "{} exists in the rootfs and is not the device {kind} {major}:{minor}",
-                path.display()
-            )));
-        }
-    }
-    // AT_SYMLINK_NOFOLLOW keeps a planted symlink from redirecting it.
-    sys.fchownat_nofollow(
-        dir.as_fd(),
-        cname.as_c_str(),
-        Uid::from_raw(uid),
-        Gid::from_raw(gid),
-    )
-    .map_err(|e| Error::os(format!("chown {}", path.display()), e.into()))
-}
-
-fn symlink_in_root<S: Syscall>(sys: &S, root: &OwnedFd, target: &str, link: &Path) -> Result<()> {
-    let parent = link.parent().unwrap_or(Path::new("/"));
-    let dir = open_in_root(root.as_fd(), parent, libc::O_DIRECTORY | libc::O_RDONLY)
-        .map_err(|e| Error::os(format!("opening {}", parent.display()), e))?;
-    let name = super::resolve::host_cstring(Path::new(link.file_name().unwrap_or_default()))?;
-    let t = super::resolve::host_cstring(Path::new(target))?;
-    match sys.symlinkat(t.as_c_str(), dir.as_fd(), name.as_c_str()) {
-        Ok(()) | Err(Errno::EEXIST) => Ok(()),
-        Err(e) => Err(Error::os(format!("symlink {}", link.display()), e.into())),
-    }
 }
 
 /// Makes the rootfs the root: pivot_root, or with --no-pivot MS_MOVE + chroot.
