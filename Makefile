@@ -155,9 +155,9 @@ vm-image:
 	./scripts/vm/host-deps.sh
 	./scripts/vm/build-image.sh
 
-vm-smoke: build
+vm-smoke: build runners
 	./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)
 
 # The same job in strict mode, part of `make test`: any vsbx outcome that is not ok fails.
-vm-test: build
+vm-test: build runners
 	VM_SMOKE_STRICT=1 ./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)

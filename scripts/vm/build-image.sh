@@ -73,6 +73,9 @@ grep -q '^u:' "$root/etc/subuid" 2>/dev/null || echo 'u:100000:65536' >>"$root/e
 grep -q '^u:' "$root/etc/subgid" 2>/dev/null || echo 'u:100000:65536' >>"$root/etc/subgid"
 mkdir -p "$root/var/lib/systemd/linger" && touch "$root/var/lib/systemd/linger/u"
 chroot "$root" systemctl enable vsbx-job.service >/dev/null 2>&1
+# Docker (and its containerd) start only in jobs that use them: at every boot they would cost
+# seconds of emulated CPU.
+chroot "$root" systemctl disable docker.service docker.socket containerd.service >/dev/null 2>&1 || true
 # Timers that would only compete with the job for the (emulated) CPU.
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
     fstrim.timer man-db.timer >/dev/null 2>&1 || true

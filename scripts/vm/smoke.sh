@@ -20,6 +20,14 @@ rm -rf "$job"
 mkdir -p "$job"
 cp "$VM_ROOT/tests/vm/smoke/run" "$VM_ROOT/tests/vm/smoke/systemd-driver" "$runtime" "$job/"
 [ "$(basename "$runtime")" = vsbx-runtime ] || mv "$job/$(basename "$runtime")" "$job/vsbx-runtime"
+# `vsbx run` and its shell runner (manifest and the busybox rootfs `make runners` makes).
+sandbox=$(dirname "$runtime")/vsbx
+[ -x "$sandbox" ] || die "no vsbx beside $runtime: run make build"
+cp "$sandbox" "$job/vsbx"
+shell_runner=$VM_ROOT/examples/bundles/runners/shell
+[ -x "$shell_runner/rootfs/bin/busybox" ] || die "no shell runner rootfs: run make runners"
+mkdir -p "$job/runners"
+cp -a "$shell_runner" "$job/runners/shell"
 [ "${VM_SMOKE_STRICT:-0}" != 1 ] || touch "$job/strict"
 rc=0
 "$here/run.sh" "$job" || rc=$?
