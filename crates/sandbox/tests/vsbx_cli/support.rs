@@ -170,6 +170,42 @@ pub fn vsbx_run(args: &[&str]) -> Run {
     vsbx_with(&["run"], args, Opts::default())
 }
 
+/// `vsbx run ARGS...` as `user` (None: as root), without a cgroup for the user.
+pub fn vsbx_run_as(user: Option<&TestUser>, args: &[&str]) -> Run {
+    vsbx_with(
+        &["run"],
+        args,
+        Opts {
+            user,
+            ..Opts::default()
+        },
+    )
+}
+
+/// The test user with subordinate ranges, and the first id of its ranges.
+pub const SUB_USER: &str = "vsbxsub";
+pub const SUB_START: u32 = 1_900_000_000;
+/// The test user without subordinate ranges.
+pub const PLAIN_USER: &str = "vsbxplain";
+
+pub fn sub_user() -> &'static TestUser {
+    test_user(SUB_USER, Some(SUB_START))
+}
+
+pub fn plain_user() -> &'static TestUser {
+    test_user(PLAIN_USER, None)
+}
+
+/// Who runs `vsbx` in a test that holds for everyone: root, then both test users.
+pub fn everyone() -> [Option<&'static TestUser>; 3] {
+    [None, Some(sub_user()), Some(plain_user())]
+}
+
+/// "root" or the user's name, for assertion messages.
+pub fn who_name(user: Option<&TestUser>) -> &'static str {
+    user.map_or("root", |u| u.name)
+}
+
 /// `vsbx SUBCOMMAND... [--report R --audit A] ARGS...` (report/audit only for `run`).
 pub fn vsbx_with(sub: &[&str], args: &[&str], opts: Opts) -> Run {
     ensure_shell_rootfs();
