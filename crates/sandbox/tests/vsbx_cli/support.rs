@@ -163,6 +163,8 @@ pub struct Opts<'a> {
     pub user: Option<&'a TestUser>,
     /// With `user`: start `vsbx` inside this delegated cgroup subtree.
     pub cgroup: Option<&'a Delegated>,
+    /// With `user`: the session's XDG_RUNTIME_DIR (else the variable is removed).
+    pub runtime_dir: Option<&'a Path>,
 }
 
 /// `vsbx run --report R --audit A ARGS...`, then the leftover checks.
@@ -238,6 +240,9 @@ pub fn vsbx_with(sub: &[&str], args: &[&str], opts: Opts) -> Run {
                 ))
                 .arg(vsbx_bin())
                 .env_remove("XDG_RUNTIME_DIR");
+            if let Some(dir) = opts.runtime_dir {
+                c.env("XDG_RUNTIME_DIR", dir);
+            }
             c
         }
     };
