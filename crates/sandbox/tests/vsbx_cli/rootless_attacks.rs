@@ -294,3 +294,66 @@ fn threads_count_against_the_pids_limit() {
         );
     }
 }
+
+/// With subordinate ranges the runtime may call setgroups, and the program keeps none of
+/// the caller's supplementary groups (here `users` and `sudo`'s ids), as for root.
+/// (Without ranges the kernel forbids an unprivileged caller to drop them: the map of
+/// the caller's own gid needs setgroups "deny", so the program keeps them, unmapped.)
+#[test]
+fn a_run_with_ranges_drops_the_callers_supplementary_groups() {
+    let (_k, file) = temp_file("groups.sh", "grep '^Groups:' /proc/self/status\n");
+    let run = vsbx_with(
+        &["run"],
+        &[file.to_str().unwrap()],
+        Opts {
+            user: Some(crate::support::sub_user()),
+            groups: Some("100,27"),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(run.status(), "ok", "{}", run.context());
+    assert_eq!(
+        run.stdout_str().split_whitespace().collect::<Vec<_>>(),
+        ["Groups:"],
+        "{}",
+        run.context()
+    );
+}
+
+/// Pids of `sleep MARKER` processes.
+fn marked_sleeps(marker: &str) -> Vec<i32> {
+    pids_running(&["sleep", marker])
+}
+
+/// What the program leaves running (in the background, ignoring SIGTERM, in a session of
+/// its own) ends with the run, also on a timeout, though without a cgroup no leftover
+/// check of support.rs can see a user's processes.
+#[test]
+fn a_users_run_leaves_no_process_behind() {
+    for (user, tag) in [
+        (crate::support::sub_user(), "1"),
+        (crate::support::plain_user(), "2"),
+    ] {
+        let marks: Vec<String> = (0..4).map(|i| format!("47.{tag}{i}")).collect();
+        let script = format!(
+            "sleep {} &\n(trap '' TERM HUP; exec sleep {}) &\nsetsid sleep {} &\n\
+             echo started\n",
+            marks[0], marks[1], marks[2]
+        );
+        let (_k, file) = temp_file("bg.sh", &script);
+        let run = vsbx_run_as(Some(user), &[file.to_str().unwrap()]);
+        assert_eq!(run.stdout_str(), "started\n", "{}", run.context());
+        let (_k2, file) = temp_file("bg2.sh", &format!("sleep {} &\nexec sleep 60\n", marks[3]));
+        let run = vsbx_run_as(Some(user), &["--timeout", "1s", file.to_str().unwrap()]);
+        assert_eq!(run.status(), "timeout", "{}", run.context());
+        std::thread::sleep(Duration::from_millis(100));
+        for m in &marks {
+            let left = marked_sleeps(m);
+            for p in &left {
+                // SAFETY: kill has no memory arguments.
+                unsafe { libc::kill(*p, libc::SIGKILL) };
+            }
+            assert!(left.is_empty(), "as {}: sleep {m} left running", user.name);
+        }
+    }
+}

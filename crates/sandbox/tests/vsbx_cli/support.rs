@@ -165,6 +165,8 @@ pub struct Opts<'a> {
     pub cgroup: Option<&'a Delegated>,
     /// With `user`: the session's XDG_RUNTIME_DIR (else the variable is removed).
     pub runtime_dir: Option<&'a Path>,
+    /// With `user`: its supplementary groups, as setpriv's --groups (else none).
+    pub groups: Option<&'a str>,
 }
 
 /// `vsbx run --report R --audit A ARGS...`, then the leftover checks.
@@ -232,10 +234,13 @@ pub fn vsbx_with(sub: &[&str], args: &[&str], opts: Opts) -> Run {
             // The user writes the report and audit files into the run's directory.
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
             let enter = opts.cgroup.map(Delegated::enter_script).unwrap_or_default();
+            let groups = opts
+                .groups
+                .map_or("--clear-groups".to_string(), |g| format!("--groups={g}"));
             let mut c = Command::new("sh");
             c.arg("-c")
                 .arg(format!(
-                    "{enter}exec setpriv --reuid={} --regid={} --clear-groups -- \"$0\" \"$@\"",
+                    "{enter}exec setpriv --reuid={} --regid={} {groups} -- \"$0\" \"$@\"",
                     user.uid, user.gid
                 ))
                 .arg(vsbx_bin())
