@@ -357,3 +357,39 @@ fn a_users_run_leaves_no_process_behind() {
         }
     }
 }
+
+/// The --stdin file belongs to the caller. Reopening stdin through /proc/self/fd/0 for
+/// writing, truncating it, chmod through it: the host's file keeps its bytes and mode.
+/// (Without subordinate ranges the sandbox user is the owner of the file on the host: this
+/// held only once the program got a copy of the file instead of the file.)
+#[test]
+fn a_run_cannot_change_the_callers_stdin_file() {
+    for user in everyone() {
+        let (_k, input) = temp_file("in.txt", "caller's data\n");
+        if let Some(u) = user {
+            std::os::unix::fs::chown(&input, Some(u.uid), Some(u.gid)).unwrap();
+        }
+        fs::set_permissions(&input, fs::Permissions::from_mode(0o644)).unwrap();
+        let (_k2, script) = temp_file(
+            "w.sh",
+            "echo rewritten 2>/dev/null > /proc/self/fd/0 && echo wrote\n\
+             true 2>/dev/null > /proc/self/fd/0 && echo truncated\n\
+             chmod 666 /proc/self/fd/0 2>/dev/null && echo chmodded\n\
+             echo tried\n",
+        );
+        let run = vsbx_run_as(
+            user,
+            &["--stdin", input.to_str().unwrap(), script.to_str().unwrap()],
+        );
+        assert_eq!(run.status(), "ok", "{}", run.context());
+        assert_eq!(
+            fs::read_to_string(&input).unwrap(),
+            "caller's data\n",
+            "as {}: the host's --stdin file was changed\n{}",
+            who_name(user),
+            run.context()
+        );
+        let mode = fs::metadata(&input).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "as {}: {}", who_name(user), run.context());
+    }
+}
