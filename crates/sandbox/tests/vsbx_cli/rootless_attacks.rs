@@ -2,8 +2,8 @@
 //! container root is the caller (subordinate ranges), or the sandbox user is the caller
 //! itself on the host (no ranges), so what keeps the caller's files, identity, processes
 //! and state out of reach is the user namespace, the read-only mounts, the pid namespace
-//! and the mount namespace. Each attack is made for real by root's run too (where it means
-//! the same), and each test asserts what the host keeps.
+//! and the mount namespace. Every attack is made for real, by root's run as well wherever it
+//! means the same there, and each test asserts what the host keeps.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
