@@ -150,14 +150,33 @@ fn set_nonblocking(fd: &OwnedFd) {
     }
 }
 
+/// The program's stdin for `--stdin FILE`: a copy of the file in a memfd, never the file
+/// itself. A program can reopen its stdin through /proc/self/fd/0 (and chmod or chown it
+/// there), with its own rights on the inode, not those of the read-only descriptor; for an
+/// ordinary user without subordinate ranges the sandbox user is the caller on the host,
+/// the owner of the file, and could rewrite it. Writing the copy harms no one.
+fn private_copy(mut file: File) -> Result<File, Error> {
+    let io = |e| Error::Io("copying --stdin".into(), e);
+    // SAFETY: a constant name; the fd returned is checked and then owned.
+    let fd = unsafe { libc::memfd_create(c"vsbx-stdin".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io(std::io::Error::last_os_error()));
+    }
+    // SAFETY: a new fd of ours.
+    let mut copy = unsafe { File::from_raw_fd(fd) };
+    std::io::copy(&mut file, &mut copy).map_err(io)?;
+    std::io::Seek::rewind(&mut copy).map_err(io)?;
+    Ok(copy)
+}
+
 /// Runs the bundle to completion (or timeout) and removes the container.
 pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let root = Root::new(o.root.clone());
     root.ensure().map_err(Error::Runtime)?;
     let stdin = match &o.stdin {
-        Some(p) => {
-            vsbx_bundle_gen::open_input(p).map_err(|e| Error::Invalid(format!("--stdin: {e}")))?
-        }
+        Some(p) => private_copy(
+            vsbx_bundle_gen::open_input(p).map_err(|e| Error::Invalid(format!("--stdin: {e}")))?,
+        )?,
         None => File::open("/dev/null").map_err(|e| Error::Io("/dev/null".into(), e))?,
     };
     let (out_r, out_w) = pipe()?;

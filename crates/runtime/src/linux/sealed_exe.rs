@@ -81,10 +81,10 @@ pub fn protection() -> Result<Option<Protection>> {
 
 fn protection_of(exe: &File) -> Result<Option<Protection>> {
     if let Ok(seals) = rustix::fs::fcntl_get_seals(exe) {
-        let needed = rustix::fs::SealFlags::WRITE
-            | rustix::fs::SealFlags::SHRINK
-            | rustix::fs::SealFlags::GROW;
-        if seals.contains(needed) {
+        use rustix::fs::SealFlags;
+        let sizes = SealFlags::SHRINK | SealFlags::GROW;
+        // F_SEAL_FUTURE_WRITE stands in for F_SEAL_WRITE where that was busy (memfd_image).
+        if seals.contains(sizes) && seals.intersects(SealFlags::WRITE | SealFlags::FUTURE_WRITE) {
             return Ok(Some(Protection::SealedMemfd));
         }
     }
@@ -397,10 +397,17 @@ fn memfd_image(exe: &File) -> Result<OwnedFd> {
     std::io::Seek::seek(&mut src, std::io::SeekFrom::Start(0))
         .ctx(|| "rewind the binary".into())?;
     std::io::copy(&mut src, &mut copy).ctx(|| "copy the binary into a memfd".into())?;
-    rustix::fs::fcntl_add_seals(
-        &copy,
-        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
-    )
+    let seals = SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW;
+    // F_SEAL_WRITE fails with EBUSY (and adds no seal) while a page of the file still has a
+    // reference besides the page cache's, which a fresh copy can have for a moment on a
+    // busy machine. Nothing maps the copy, so F_SEAL_FUTURE_WRITE, which refuses every later
+    // write, hole punch and writable mapping without that wait, protects it as well.
+    match rustix::fs::fcntl_add_seals(&copy, seals | SealFlags::WRITE) {
+        Err(rustix::io::Errno::BUSY) => {
+            rustix::fs::fcntl_add_seals(&copy, seals | SealFlags::FUTURE_WRITE)
+        }
+        r => r,
+    }
     .map_err(|e| Error::os("seal the memfd", e.into()))?;
     Ok(copy.into())
 }

@@ -11,6 +11,7 @@
 //! - runners:  hello in python, node, shell, rust, go; compile errors
 //! - records:  --report, --audit, --monitor + `vsbx plot`, the summary line, exit codes
 //! - rootless: as an ordinary user (user namespace; delegated cgroup or rlimits)
+//! - rootless_attacks: a user's run against the caller's files, identity, processes, state
 //! - security: symlinked inputs, bounded --output, a uid per run, default timeout, escapes
 
 mod errors;
@@ -19,6 +20,7 @@ mod limits;
 mod profiles;
 mod records;
 mod rootless;
+mod rootless_attacks;
 mod runners;
 mod security;
 mod support;

@@ -1,11 +1,20 @@
 //! Each profile runs its intended workload, and denies what it must, with the errno the
 //! program sees (EPERM from the seccomp filter's default action, EROFS from the read-only
 //! root, ENOENT for host files that are not in the container at all).
+//!
+//! What an ordinary user's run must deny is the same: the tests with python, node and
+//! shell programs also run as the two test users (`_as_sub_user`: subordinate ranges;
+//! `_as_plain_user`: only the caller's own uid mapped). The rust runner (the raw probes,
+//! the minimal profile) needs the host's toolchain under /root, which no ordinary user can
+//! read, so those run as root only.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::support::{check_probes, program, temp_file, vsbx_run};
+use crate::support::{
+    check_probes, plain_user, program, sub_user, temp_file, vsbx_run, vsbx_run_as, who_name,
+    TestUser,
+};
 
 /// Every probe of tests/programs/probe.rs, one a line (its stdin).
 const RAW_PROBES: &str = "connect\nconnect_external\ncreate_root\ncreate_etc\nwrite_etc_passwd\n\
@@ -56,10 +65,10 @@ fn raw_probes(profile: &str, expected: &[(&str, &[&str])]) {
     assert_eq!(run.status(), "ok", "{}", run.context());
 }
 
-/// Runs tests/programs/probe.py (CPython + ctypes) under `profile`.
-fn python_probes(profile: &str, expected: &[(&str, &[&str])]) {
+/// Runs tests/programs/probe.py (CPython + ctypes) under `profile`, as `user` (None: root).
+fn python_probes(user: Option<&TestUser>, profile: &str, expected: &[(&str, &[&str])]) {
     host_has_probed_files();
-    let run = vsbx_run(&["--policy", profile, &program("probe.py")]);
+    let run = vsbx_run_as(user, &["--policy", profile, &program("probe.py")]);
     let mut all: Vec<(&str, &[&str])> = ALWAYS_DENIED.to_vec();
     all.push(("os_unshare_ns", &["EPERM"]));
     all.push(("create_usr", &["EROFS"]));
@@ -107,20 +116,23 @@ fn minimal_denies_sockets_files_and_privileged_syscalls() {
 
 // ---- io: files under /tmp and /output ----
 
-#[test]
-fn io_shell_writes_under_tmp_and_output() {
+/// The io workload as `user`; DIR belongs to `owner`, and so must the copies in it.
+fn io_shell_writes(user: Option<&TestUser>, owner: u32) {
     let out = tempfile::Builder::new()
         .prefix("vsbx-clitest-out-")
         .tempdir()
         .unwrap();
-    std::os::unix::fs::chown(out.path(), Some(65534), Some(65534)).unwrap();
-    let run = vsbx_run(&[
-        "--policy",
-        "io",
-        "--output",
-        out.path().to_str().unwrap(),
-        &program("io_work.sh"),
-    ]);
+    std::os::unix::fs::chown(out.path(), Some(owner), Some(owner)).unwrap();
+    let run = vsbx_run_as(
+        user,
+        &[
+            "--policy",
+            "io",
+            "--output",
+            out.path().to_str().unwrap(),
+            &program("io_work.sh"),
+        ],
+    );
     assert_eq!(run.code, Some(0), "{}", run.context());
     assert_eq!(
         run.stdout_str(),
@@ -132,9 +144,31 @@ fn io_shell_writes_under_tmp_and_output() {
     assert_eq!(std::fs::read_to_string(&result).unwrap(), "result: 42\n");
     assert_eq!(
         std::fs::metadata(&result).unwrap().uid(),
-        65534,
+        owner,
         "the copies in DIR belong to DIR's owner"
     );
+}
+
+#[test]
+fn io_shell_writes_under_tmp_and_output() {
+    io_shell_writes(None, 65534);
+}
+
+/// Ignored: as an ordinary user `--output` fails before the program runs (`opening the
+/// sandbox's /output: Permission denied`): the supervisor opens the /output tmpfs through
+/// /proc/PID/root of the container's init, which is not dumpable until its execve, and only
+/// root may open that of a non-dumpable process. Run with `--ignored` once that is fixed.
+#[test]
+#[ignore = "--output fails for an ordinary user (see the comment)"]
+fn io_shell_writes_under_tmp_and_output_as_sub_user() {
+    io_shell_writes(Some(sub_user()), sub_user().uid);
+}
+
+/// Ignored as the one above.
+#[test]
+#[ignore = "--output fails for an ordinary user (see io_shell_writes_under_tmp_and_output_as_sub_user)"]
+fn io_shell_writes_under_tmp_and_output_as_plain_user() {
+    io_shell_writes(Some(plain_user()), plain_user().uid);
 }
 
 #[test]
@@ -152,8 +186,7 @@ fn io_denies_sockets_root_writes_and_privileged_syscalls() {
 }
 
 /// The same denials seen through busybox applets under io (exec: io cannot fork).
-#[test]
-fn io_denies_busybox_namespace_mount_and_network_tools() {
+fn io_busybox_denials(user: Option<&TestUser>) {
     let cases: &[(&str, &str)] = &[
         (
             "exec unshare -n echo inside",
@@ -193,13 +226,14 @@ fn io_denies_busybox_namespace_mount_and_network_tools() {
     let mut wrong = Vec::new();
     for (script, expected) in cases {
         let (_keep, file) = temp_file("case.sh", &format!("{script}\n"));
-        let run = vsbx_run(&["--policy", "io", "-q", file.to_str().unwrap()]);
+        let run = vsbx_run_as(user, &["--policy", "io", "-q", file.to_str().unwrap()]);
         if run.code == Some(0)
             || !run.stderr.contains(expected)
             || run.stdout_str().contains("inside")
         {
             wrong.push(format!(
-                "`{script}`: expected `{expected}`\n{}",
+                "as {}: `{script}`: expected `{expected}`\n{}",
+                who_name(user),
                 run.context()
             ));
         }
@@ -208,16 +242,35 @@ fn io_denies_busybox_namespace_mount_and_network_tools() {
 }
 
 #[test]
+fn io_denies_busybox_namespace_mount_and_network_tools() {
+    io_busybox_denials(None);
+}
+
+#[test]
+fn io_denies_busybox_namespace_mount_and_network_tools_as_sub_user() {
+    io_busybox_denials(Some(sub_user()));
+}
+
+#[test]
+fn io_denies_busybox_namespace_mount_and_network_tools_as_plain_user() {
+    io_busybox_denials(Some(plain_user()));
+}
+
+/// The host's /root is not the container's, for root and for both users.
+#[test]
 fn io_sees_its_own_root_not_the_hosts() {
     let (_keep, file) = temp_file("ls.sh", "exec ls -A /root\n");
-    let run = vsbx_run(&["--policy", "io", file.to_str().unwrap()]);
-    assert_eq!(run.code, Some(0), "{}", run.context());
-    assert_eq!(
-        run.stdout_str(),
-        "",
-        "host /root is visible: {}",
-        run.context()
-    );
+    for user in crate::support::everyone() {
+        let run = vsbx_run_as(user, &["--policy", "io", file.to_str().unwrap()]);
+        assert_eq!(run.code, Some(0), "{}", run.context());
+        assert_eq!(
+            run.stdout_str(),
+            "",
+            "host /root is visible to {}'s run: {}",
+            who_name(user),
+            run.context()
+        );
+    }
 }
 
 // ---- compute: CPython and Node with threads and processes ----
@@ -268,7 +321,17 @@ const NETWORK_EXPECTED: &[(&str, &[&str])] = &[
 
 #[test]
 fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_python() {
-    python_probes("compute", COMPUTE_EXPECTED);
+    python_probes(None, "compute", COMPUTE_EXPECTED);
+}
+
+#[test]
+fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_python_as_sub_user() {
+    python_probes(Some(sub_user()), "compute", COMPUTE_EXPECTED);
+}
+
+#[test]
+fn compute_denies_ip_sockets_root_writes_and_privileged_syscalls_python_as_plain_user() {
+    python_probes(Some(plain_user()), "compute", COMPUTE_EXPECTED);
 }
 
 #[test]
@@ -292,7 +355,17 @@ fn network_python_tcp_and_udp_on_loopback() {
 
 #[test]
 fn network_reaches_only_loopback_and_denies_the_rest_python() {
-    python_probes("network", NETWORK_EXPECTED);
+    python_probes(None, "network", NETWORK_EXPECTED);
+}
+
+#[test]
+fn network_reaches_only_loopback_and_denies_the_rest_python_as_sub_user() {
+    python_probes(Some(sub_user()), "network", NETWORK_EXPECTED);
+}
+
+#[test]
+fn network_reaches_only_loopback_and_denies_the_rest_python_as_plain_user() {
+    python_probes(Some(plain_user()), "network", NETWORK_EXPECTED);
 }
 
 #[test]

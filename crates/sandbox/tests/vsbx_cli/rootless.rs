@@ -1,25 +1,13 @@
 //! `vsbx run` as an ordinary user: users the tests make run it through setpriv, with and
 //! without subordinate ranges, with and without a cgroup subtree delegated to them. The
-//! program runs in a user namespace; the profiles hold as they do for root; limits go to the
+//! program runs in a user namespace; limits go to the
 //! delegated cgroup, or to rlimits, and the report says which.
 
 use serde_json::Value;
 
-use crate::support::{check_probes, program, test_user, vsbx_with, Delegated, Opts, Run, TestUser};
-
-/// The user with subordinate ranges, and the first id of its ranges.
-const SUB_USER: &str = "vsbxsub";
-const SUB_START: u32 = 1_900_000_000;
-/// The user without subordinate ranges.
-const PLAIN_USER: &str = "vsbxplain";
-
-fn sub_user() -> &'static TestUser {
-    test_user(SUB_USER, Some(SUB_START))
-}
-
-fn plain_user() -> &'static TestUser {
-    test_user(PLAIN_USER, None)
-}
+use crate::support::{
+    plain_user, program, sub_user, vsbx_with, Delegated, Opts, Run, TestUser, SUB_START,
+};
 
 fn run_as(user: &TestUser, cgroup: Option<&Delegated>, args: &[&str]) -> Run {
     vsbx_with(
@@ -197,33 +185,4 @@ fn a_delegated_cgroup_holds_the_limits_as_for_root() {
         "{}",
         run.context()
     );
-}
-
-/// The same forbidden operations as for root (profiles.rs), tried from CPython as a user.
-#[test]
-fn the_compute_profile_holds_for_a_user() {
-    for user in [sub_user(), plain_user()] {
-        let run = run_as(user, None, &["--policy", "compute", &program("probe.py")]);
-        check_probes(
-            &run,
-            &[
-                ("mount", &["EPERM"]),
-                ("ptrace", &["EPERM"]),
-                ("unshare", &["EPERM"]),
-                ("unshare_net", &["EPERM"]),
-                ("os_unshare_ns", &["EPERM"]),
-                ("keyctl", &["EPERM"]),
-                ("bpf", &["EPERM"]),
-                ("setuid", &["EPERM"]),
-                ("read_etc_shadow", &["ENOENT", "EACCES"]),
-                ("write_etc_passwd", &["EACCES", "EROFS"]),
-                ("create_usr", &["EROFS"]),
-                ("connect", &["EPERM"]),
-                ("connect_external", &["EPERM"]),
-                ("create_root", &["EROFS"]),
-                ("create_etc", &["EROFS"]),
-                ("create_tmp", &["ok"]),
-            ],
-        );
-    }
 }

@@ -163,11 +163,51 @@ pub struct Opts<'a> {
     pub user: Option<&'a TestUser>,
     /// With `user`: start `vsbx` inside this delegated cgroup subtree.
     pub cgroup: Option<&'a Delegated>,
+    /// With `user`: the session's XDG_RUNTIME_DIR (else the variable is removed).
+    pub runtime_dir: Option<&'a Path>,
+    /// With `user`: its supplementary groups, as setpriv's --groups (else none).
+    pub groups: Option<&'a str>,
 }
 
 /// `vsbx run --report R --audit A ARGS...`, then the leftover checks.
 pub fn vsbx_run(args: &[&str]) -> Run {
     vsbx_with(&["run"], args, Opts::default())
+}
+
+/// `vsbx run ARGS...` as `user` (None: as root), without a cgroup for the user.
+pub fn vsbx_run_as(user: Option<&TestUser>, args: &[&str]) -> Run {
+    vsbx_with(
+        &["run"],
+        args,
+        Opts {
+            user,
+            ..Opts::default()
+        },
+    )
+}
+
+/// The test user with subordinate ranges, and the first id of its ranges.
+pub const SUB_USER: &str = "vsbxsub";
+pub const SUB_START: u32 = 1_900_000_000;
+/// The test user without subordinate ranges.
+pub const PLAIN_USER: &str = "vsbxplain";
+
+pub fn sub_user() -> &'static TestUser {
+    test_user(SUB_USER, Some(SUB_START))
+}
+
+pub fn plain_user() -> &'static TestUser {
+    test_user(PLAIN_USER, None)
+}
+
+/// Who runs `vsbx` in a test that holds for everyone: root, then both test users.
+pub fn everyone() -> [Option<&'static TestUser>; 3] {
+    [None, Some(sub_user()), Some(plain_user())]
+}
+
+/// "root" or the user's name, for assertion messages.
+pub fn who_name(user: Option<&TestUser>) -> &'static str {
+    user.map_or("root", |u| u.name)
 }
 
 /// `vsbx SUBCOMMAND... [--report R --audit A] ARGS...` (report/audit only for `run`).
@@ -194,14 +234,20 @@ pub fn vsbx_with(sub: &[&str], args: &[&str], opts: Opts) -> Run {
             // The user writes the report and audit files into the run's directory.
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
             let enter = opts.cgroup.map(Delegated::enter_script).unwrap_or_default();
+            let groups = opts
+                .groups
+                .map_or("--clear-groups".to_string(), |g| format!("--groups={g}"));
             let mut c = Command::new("sh");
             c.arg("-c")
                 .arg(format!(
-                    "{enter}exec setpriv --reuid={} --regid={} --clear-groups -- \"$0\" \"$@\"",
+                    "{enter}exec setpriv --reuid={} --regid={} {groups} -- \"$0\" \"$@\"",
                     user.uid, user.gid
                 ))
                 .arg(vsbx_bin())
                 .env_remove("XDG_RUNTIME_DIR");
+            if let Some(dir) = opts.runtime_dir {
+                c.env("XDG_RUNTIME_DIR", dir);
+            }
             c
         }
     };
