@@ -154,18 +154,26 @@ fn set_nonblocking(fd: &OwnedFd) {
 /// itself. A program can reopen its stdin through /proc/self/fd/0 (and chmod or chown it
 /// there), with its own rights on the inode, not those of the read-only descriptor; for an
 /// ordinary user without subordinate ranges the sandbox user is the caller on the host,
-/// the owner of the file, and could rewrite it. Writing the copy harms no one.
+/// the owner of the file, and could rewrite it. The copy is sealed against writes.
 fn private_copy(mut file: File) -> Result<File, Error> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
     let io = |e| Error::Io("copying --stdin".into(), e);
-    // SAFETY: a constant name; the fd returned is checked and then owned.
-    let fd = unsafe { libc::memfd_create(c"vsbx-stdin".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(io(std::io::Error::last_os_error()));
-    }
-    // SAFETY: a new fd of ours.
-    let mut copy = unsafe { File::from_raw_fd(fd) };
+    let fd = memfd_create(
+        c"vsbx-stdin",
+        MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
+    )
+    .map_err(|e| io(e.into()))?;
+    let mut copy = File::from(fd);
     std::io::copy(&mut file, &mut copy).map_err(io)?;
     std::io::Seek::rewind(&mut copy).map_err(io)?;
+    // Sealed: a program that reopens it writable can neither change it nor grow it (memory
+    // no cgroup would count when the run has none).
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_FUTURE_WRITE;
+    fcntl(copy.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals)).map_err(|e| io(e.into()))?;
     Ok(copy)
 }
 
