@@ -44,11 +44,18 @@ pub struct CreateOptions {
     /// writable, the user's systemd, no device rules it cannot program). None: detect
     /// ([`crate::rootless::is_rootless`]).
     pub rootless_cgroups: Option<bool>,
+    /// For library callers: absolute paths of directories inside the container that the
+    /// init opens once set up and hands back (`Created::kept`), e.g. a tmpfs to read after
+    /// the container is gone. No /proc/PID/root lookup is needed, which a rootless caller
+    /// may not make while the init is not dumpable.
+    pub keep_dirs: Vec<PathBuf>,
 }
 
 /// A container whose init is set up and blocked until `start`.
 pub struct Created {
     pub pid: i32,
+    /// The directories of `CreateOptions::keep_dirs`, in order, opened by the init.
+    pub kept: Vec<OwnedFd>,
     /// The sync channel to the init, still open: an attached `run` starts it through this.
     pub channel: Channel,
     pub pidfd: Option<OwnedFd>,
@@ -326,6 +333,7 @@ pub fn create_from(
         time_offsets,
         root_propagation,
         mempolicy,
+        keep_dirs: o.keep_dirs.clone(),
     };
     let (ours, theirs) = Channel::pair()?;
 
@@ -371,10 +379,11 @@ pub fn create_from(
             }
         }
     };
-    protocol::parent::setup(
+    let kept = protocol::parent::setup(
         &ours,
         record.hook_state(Status::Creating),
         protocol::runtime_hooks(hooks),
+        o.keep_dirs.len(),
         join,
         || {
             let state = record.hook_state(Status::Creating);
@@ -395,6 +404,7 @@ pub fn create_from(
     undo.disarm();
     Ok(Created {
         pid,
+        kept,
         pidfd,
         locked,
         record,

@@ -80,17 +80,9 @@ pub fn open_host_dir(dir: &Path) -> Result<OwnedFd, Error> {
     Ok(fd)
 }
 
-/// Opens the container's `/output` through /proc/PID/root before the program runs, and
-/// checks it is a tmpfs (the size-limited one of the bundle).
-pub fn open_container_dir(pid: i32, inside: &str) -> Result<OwnedFd, Error> {
-    let path = format!("/proc/{pid}/root{inside}");
-    let fd = nix::fcntl::open(
-        path.as_str(),
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map(own)
-    .map_err(io(format!("opening the sandbox's {inside}")))?;
+/// Checks that `fd`, the container's `/output` as its init opened it before the program
+/// runs (`CreateOptions::keep_dirs`), is a tmpfs (the size-limited one of the bundle).
+pub fn check_container_dir(fd: OwnedFd, inside: &str) -> Result<OwnedFd, Error> {
     let fs = nix::sys::statfs::fstatfs(&fd).map_err(io(format!("statfs {inside}")))?;
     if fs.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
         return Err(Error::Invalid(format!(
@@ -248,10 +240,13 @@ impl Copier {
         Ok(true)
     }
 
-    /// The copy belongs to DIR's owner, with a plain mode (never setuid/setgid).
+    /// The copy belongs to DIR's owner (when vsbx runs as root; an ordinary user's copies
+    /// are its own, as any file it makes), with a plain mode (never setuid/setgid).
     fn finish(&self, fd: &OwnedFd, mode: u32) -> Result<(), Error> {
-        fchown(fd.as_raw_fd(), Some(self.uid), Some(self.gid))
-            .map_err(io("chown in --output".into()))?;
+        if nix::unistd::geteuid().is_root() {
+            fchown(fd.as_raw_fd(), Some(self.uid), Some(self.gid))
+                .map_err(io("chown in --output".into()))?;
+        }
         fchmod(fd.as_raw_fd(), Mode::from_bits_truncate(mode))
             .map_err(io("chmod in --output".into()))
     }

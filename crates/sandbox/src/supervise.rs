@@ -15,7 +15,7 @@ use vsbx_runtime::container::{self, CreateOptions};
 use vsbx_runtime::state::Root;
 
 use crate::escape::EscapeFilter;
-use crate::outdir::open_container_dir;
+use crate::outdir::check_container_dir;
 use crate::report::{LimitHit, Outcome, Report, StreamStats};
 use crate::usage::{CgroupLimitsHit, Sampler, Usage};
 use crate::Error;
@@ -194,13 +194,20 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         bundle: o.bundle.clone(),
         no_new_keyring: false,
         stdio: Some([stdin.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]),
+        keep_dirs: o.keep_dir.iter().map(PathBuf::from).collect(),
         ..Default::default()
     };
     let started = Instant::now();
     let mut created = container::create(&root, &opts, None).map_err(Error::Runtime)?;
     drop((stdin, out_w, err_w));
     let pid = created.pid;
-    let kept_dir = match o.keep_dir.as_deref().map(|d| open_container_dir(pid, d)) {
+    // The init opened it in the container (a caller without root may not look it up
+    // through /proc/PID/root); it must be the run's own size-limited tmpfs.
+    let kept_dir = match created
+        .kept
+        .pop()
+        .map(|fd| check_container_dir(fd, o.keep_dir.as_deref().unwrap_or_default()))
+    {
         Some(Err(e)) => {
             let _ = container::destroy(created.locked, &created.record);
             return Err(e);

@@ -106,6 +106,7 @@ impl CreateArgs {
             stdio: None,
             systemd_cgroup,
             rootless_cgroups,
+            keep_dirs: Vec::new(),
         }
     }
 }

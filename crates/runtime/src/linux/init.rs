@@ -62,6 +62,27 @@ pub struct Plan {
     pub root_propagation: Option<MsFlags>,
     /// linux.memoryPolicy, checked before clone; set just before the process is confined.
     pub mempolicy: Option<super::mempolicy::MemPolicy>,
+    /// Directories to open in the container and send to the runtime before `ready`.
+    pub keep_dirs: Vec<PathBuf>,
+}
+
+/// Opens each of `dirs` in the container (its root is ours now), a directory reached
+/// without following a symlink at its end, and sends them to the runtime.
+fn send_kept_dirs(chan: &Channel, dirs: &[PathBuf]) -> Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fds = dirs
+        .iter()
+        .map(|d| {
+            rustix::fs::open(
+                d,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::path("opening the directory to keep", d, e.into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+    protocol::child::kept(chan, &borrowed)
 }
 
 /// How the init failed.
@@ -216,6 +237,9 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
     // Before seccomp, which may deny it; inherited across execve.
     if let Some(m) = &plan.mempolicy {
         m.apply()?;
+    }
+    if !plan.keep_dirs.is_empty() {
+        send_kept_dirs(chan, &plan.keep_dirs)?;
     }
     process::become_process(
         sys,
@@ -581,6 +605,7 @@ mod tests {
             time_offsets: Vec::new(),
             root_propagation: None,
             mempolicy: None,
+            keep_dirs: Vec::new(),
         }
     }
 

@@ -154,19 +154,16 @@ fn io_shell_writes_under_tmp_and_output() {
     io_shell_writes(None, 65534);
 }
 
-/// Ignored: as an ordinary user `--output` fails before the program runs (`opening the
-/// sandbox's /output: Permission denied`): the supervisor opens the /output tmpfs through
+/// As an ordinary user. This once failed before the program ran (`opening the sandbox's
+/// /output: Permission denied`): the supervisor opened the /output tmpfs through
 /// /proc/PID/root of the container's init, which is not dumpable until its execve, and only
-/// root may open that of a non-dumpable process. Run with `--ignored` once that is fixed.
+/// root may do that for a non-dumpable process. The init now opens it and hands it over.
 #[test]
-#[ignore = "--output fails for an ordinary user (see the comment)"]
 fn io_shell_writes_under_tmp_and_output_as_sub_user() {
     io_shell_writes(Some(sub_user()), sub_user().uid);
 }
 
-/// Ignored as the one above.
 #[test]
-#[ignore = "--output fails for an ordinary user (see io_shell_writes_under_tmp_and_output_as_sub_user)"]
 fn io_shell_writes_under_tmp_and_output_as_plain_user() {
     io_shell_writes(Some(plain_user()), plain_user().uid);
 }

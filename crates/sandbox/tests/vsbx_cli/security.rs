@@ -86,10 +86,8 @@ fn output_is_bounded_by_its_size_and_copied_without_symlinks() {
     output_bounded_for(None);
 }
 
-/// The same for both users. Ignored: `--output` fails for an ordinary user before the
-/// program runs (see profiles.rs, io_shell_writes_under_tmp_and_output_as_sub_user).
+/// The same for both users.
 #[test]
-#[ignore = "--output fails for an ordinary user (see profiles.rs)"]
 fn output_is_bounded_by_its_size_and_copied_without_symlinks_as_users() {
     for user in [crate::support::sub_user(), crate::support::plain_user()] {
         output_bounded_for(Some(user));

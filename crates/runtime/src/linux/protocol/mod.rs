@@ -3,7 +3,7 @@
 //! SOCK_SEQPACKET socketpair, and the shorter one of `exec`. [`parent`] holds the
 //! runtime's steps and [`child`] the init's, side by side; the messages and their framing
 //! are in `wire` (tags: `pid:<n>`, `go:<json>`, `joined`, `hooks`, `go:`, `ready`, `ack`,
-//! `start`, `err:<message>`).
+//! `start`, `err:<message>`, and `kept` with descriptors).
 //!
 //! Every step waits with one helper, `expect`: exactly the message the step needs, else
 //! an error naming what came instead; the other side's `err:` becomes the error itself;
@@ -28,6 +28,8 @@
 //!                                               sysctls, readonlyPaths, maskedPaths,
 //!                                               ro root, hostname, console, chdir,
 //!                                               executable, rlimits, user, caps
+//!  ◀─────────────────────────────────────────── kept + fds (child::kept), only with
+//!                                               CreateOptions::keep_dirs
 //!  ◀─────────────────────────────────────────── ready (child::ready)
 //!  state.json (pid, start time), --pid-file
 //!  ack ─── parent::ack ───────────────────────▶ waits for start: the exec fifo or
@@ -165,13 +167,17 @@ pub mod parent {
     /// (`join_cgroups`) and `joined`; with `runtime_hooks` (see [`runtime_hooks`]) the
     /// init's `hooks`, `run_hooks` and `go:`; then `ready`. Any error leaves the init
     /// to the caller to kill.
+    ///
+    /// With `keep` directories asked for (`CreateOptions::keep_dirs`), the init sends
+    /// them (`kept`, descriptors attached) just before `ready`; they are returned.
     pub fn setup(
         chan: &Channel,
         state: String,
         runtime_hooks: bool,
+        keep: usize,
         join_cgroups: impl FnOnce() -> Result<()>,
         run_hooks: impl FnOnce() -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<std::os::fd::OwnedFd>> {
         chan.send(&Msg::State(state))?;
         join_cgroups()?;
         chan.send(&Msg::Joined)?;
@@ -180,7 +186,22 @@ pub mod parent {
             run_hooks()?;
             chan.send(&Msg::HooksDone)?;
         }
-        expect(chan, Kind::Ready).map(drop)
+        let kept = if keep > 0 {
+            let fds = chan
+                .recv_kept()?
+                .ok_or_else(|| Error::other("the container init exited during setup"))?;
+            if fds.len() != keep {
+                return Err(Error::other(format!(
+                    "the container init kept {} directories, not {keep}",
+                    fds.len()
+                )));
+            }
+            fds
+        } else {
+            Vec::new()
+        };
+        expect(chan, Kind::Ready)?;
+        Ok(kept)
     }
 
     /// The state is written: the init may outlive us now.
@@ -259,6 +280,12 @@ pub mod child {
             expect(chan, Kind::HooksDone)?;
         }
         Ok(())
+    }
+
+    /// The directories the runtime asked to keep, opened in the container (before
+    /// `ready`; only when it asked for some).
+    pub fn kept(chan: &Channel, dirs: &[std::os::fd::BorrowedFd<'_>]) -> Result<()> {
+        chan.send_kept(dirs)
     }
 
     /// Set up: tells the runtime and waits until it has written the state.

@@ -96,6 +96,7 @@ fn create(
             &ours,
             STATE.to_string(),
             hooks,
+            0,
             || {
                 fails(ParentFails::JoiningCgroups)?;
                 j.store(true, Ordering::SeqCst);
@@ -106,7 +107,8 @@ fn create(
                 h.store(true, Ordering::SeqCst);
                 Ok(())
             },
-        )?;
+        )
+        .map(drop)?;
         fails(ParentFails::BeforeAck)?;
         parent::ack(&ours)
     };
@@ -233,7 +235,7 @@ fn a_runtime_that_fails_at_any_step_ends_the_init() {
 fn a_message_out_of_turn_is_named() {
     // The runtime waits for `hooks`; an init that sees no hooks sends `ready`.
     let (parent, child) = converse(
-        |ours| parent::setup(&ours, STATE.into(), true, || Ok(()), || Ok(())),
+        |ours| parent::setup(&ours, STATE.into(), true, 0, || Ok(()), || Ok(())),
         |theirs| {
             child::go(&theirs, false)?;
             child::before_pivot(&theirs, false, false)?;
@@ -258,10 +260,44 @@ fn a_message_out_of_turn_is_named() {
 }
 
 #[test]
+fn kept_directories_come_before_ready() {
+    use std::os::fd::AsFd;
+    let (parent, child) = converse(
+        |ours| {
+            let kept = parent::setup(&ours, STATE.into(), false, 1, || Ok(()), || Ok(()))?;
+            parent::ack(&ours)?;
+            Ok::<_, Error>(kept)
+        },
+        |theirs| {
+            child::go(&theirs, false)?;
+            child::before_pivot(&theirs, false, false)?;
+            let dir = std::fs::File::open("/").unwrap();
+            child::kept(&theirs, &[dir.as_fd()])?;
+            child::ready(&theirs)
+        },
+    );
+    let kept = parent.unwrap();
+    child.unwrap();
+    assert_eq!(kept.len(), 1);
+    let root = rustix::fs::stat("/").unwrap().st_ino;
+    assert_eq!(rustix::fs::fstat(&kept[0]).unwrap().st_ino, root);
+    // An init that skips them: the runtime names what came instead.
+    let (parent, _) = converse(
+        |ours| parent::setup(&ours, STATE.into(), false, 1, || Ok(()), || Ok(())),
+        |theirs| {
+            child::go(&theirs, false)?;
+            child::before_pivot(&theirs, false, false)?;
+            child::ready(&theirs)
+        },
+    );
+    assert!(err(parent).contains("expected the kept directories"));
+}
+
+#[test]
 fn attached_run_starts_over_the_channel() {
     let (parent, child) = converse(
         |ours| {
-            parent::setup(&ours, STATE.into(), false, || Ok(()), || Ok(()))?;
+            parent::setup(&ours, STATE.into(), false, 0, || Ok(()), || Ok(()))?;
             parent::ack(&ours)?;
             parent::start(&ours)?;
             // Poststart hooks wait until the init's end closes (its execve).
@@ -283,7 +319,7 @@ fn attached_run_starts_over_the_channel() {
 fn after_ack_the_runtime_may_leave() {
     let (parent, child) = converse(
         |ours| {
-            parent::setup(&ours, STATE.into(), false, || Ok(()), || Ok(()))?;
+            parent::setup(&ours, STATE.into(), false, 0, || Ok(()), || Ok(()))?;
             parent::ack(&ours)
         },
         |theirs| {

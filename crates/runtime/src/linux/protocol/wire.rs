@@ -2,10 +2,14 @@
 //! arrives whole. Messages are short byte strings; the wire tags are in [`Msg`].
 
 use std::borrow::Cow;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recv, recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType,
+};
 
 use crate::error::{Error, Result};
 
@@ -20,6 +24,13 @@ pub(super) const MAX_MESSAGE: usize = 120 << 10;
 pub struct Channel {
     fd: OwnedFd,
 }
+
+/// The tag of the message that carries descriptors (SCM_RIGHTS), init -> runtime: the
+/// directories the caller asked to keep (`CreateOptions::keep_dirs`), opened in the
+/// container. It is not a [`Msg`]: it is sent and received only by `send_kept`/`recv_kept`.
+const KEPT: &[u8] = b"kept";
+/// The most descriptors one `kept` carries.
+pub(super) const MAX_KEPT: usize = 8;
 
 /// One message of the conversation, each with one meaning. On the wire (left) three of
 /// them share the tag `go:`; the receiver always knows which one it waits for (see
@@ -180,6 +191,79 @@ impl Channel {
         Ok(())
     }
 
+    /// Sends `kept` with `fds` attached.
+    pub(super) fn send_kept(&self, fds: &[BorrowedFd<'_>]) -> Result<()> {
+        if fds.len() > MAX_KEPT {
+            return Err(Error::other(format!(
+                "sync channel: {} descriptors to keep, at most {MAX_KEPT}",
+                fds.len()
+            )));
+        }
+        let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let iov = [IoSlice::new(KEPT)];
+        let cmsg = [ControlMessage::ScmRights(&raw)];
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| Error::os("sync channel: send", e.into()))?;
+        Ok(())
+    }
+
+    /// Receives `kept` and the descriptors it carries (close-on-exec); the other side's
+    /// `err:` is the error, anything else is named; None when the other end closed.
+    pub(super) fn recv_kept(&self) -> Result<Option<Vec<OwnedFd>>> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
+        loop {
+            let mut space = nix::cmsg_space!([RawFd; MAX_KEPT]);
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(Errno::EINTR | Errno::ECONNRESET) => continue,
+                Err(e) => return Err(Error::os("sync channel: receive", e.into())),
+                Ok(m) => m,
+            };
+            let mut fds = Vec::new();
+            for c in msg
+                .cmsgs()
+                .map_err(|e| Error::os("sync channel: receive", e.into()))?
+            {
+                if let ControlMessageOwned::ScmRights(got) = c {
+                    // SAFETY: SCM_RIGHTS installed these as new descriptors of this
+                    // process; nothing else owns them.
+                    fds.extend(
+                        got.into_iter()
+                            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                    );
+                }
+            }
+            let n = msg.bytes;
+            let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+            let got = &buf[..n];
+            return match got {
+                [] => Ok(None),
+                _ if got == KEPT && !truncated => Ok(Some(fds)),
+                _ if got == KEPT => Err(Error::other(format!(
+                    "sync channel: more than {MAX_KEPT} descriptors kept"
+                ))),
+                _ => match Msg::decode(got, Kind::Failed) {
+                    Some(Msg::Failed(m)) => Err(Error::other(m)),
+                    _ => Err(Error::other(format!(
+                        "expected the kept directories from the container init, got {:?}",
+                        String::from_utf8_lossy(got)
+                    ))),
+                },
+            };
+        }
+    }
+
     /// Receives one message, read as a step waiting for `want` reads it; None when the
     /// other end closed (it died or exited).
     pub(super) fn recv(&self, want: Kind) -> Result<Option<Msg>> {
@@ -285,6 +369,31 @@ mod tests {
         drop(c);
         let err = d.send(&Msg::Joined).unwrap_err().to_string();
         assert!(err.starts_with("sync channel: send"), "{err}");
+    }
+
+    #[test]
+    fn kept_descriptors_arrive_as_the_same_files() {
+        use std::os::fd::AsFd;
+        let (a, b) = Channel::pair().unwrap();
+        let dir = std::fs::File::open("/").unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        a.send_kept(&[dir.as_fd(), file.as_fd()]).unwrap();
+        let got = b.recv_kept().unwrap().unwrap();
+        assert_eq!(got.len(), 2);
+        let ino = |fd: BorrowedFd<'_>| rustix::fs::fstat(fd).unwrap().st_ino;
+        assert_eq!(ino(got[0].as_fd()), ino(dir.as_fd()));
+        assert_eq!(ino(got[1].as_fd()), ino(file.as_fd()));
+        // A failure instead of `kept` is the error; an ordinary message is named.
+        a.send(&Msg::Failed("opening /output: ENOENT".into()))
+            .unwrap();
+        assert_eq!(
+            b.recv_kept().unwrap_err().to_string(),
+            "opening /output: ENOENT"
+        );
+        a.send(&Msg::Ready).unwrap();
+        assert!(b.recv_kept().unwrap_err().to_string().contains("\"ready\""));
+        drop(a);
+        assert!(b.recv_kept().unwrap().is_none());
     }
 
     #[test]
