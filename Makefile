@@ -64,7 +64,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit install-test conformance security soak-short engines vm-test
+test: deps runners unit install-test conformance security soak-short engines vm-test vm-conformance
 
 unit:
 	$(TEST_BINS)
@@ -150,10 +150,15 @@ security-runc:
 # Real-host test bed (tests/vm/README.md): a Debian 12 guest (systemd 252 as init, pure
 # cgroup v2, AppArmor) under qemu TCG runs runc, crun and vsbx-runtime side by side, bare and
 # under podman. Not part of `make test` yet: vsbx fails there today (issue 12).
-.PHONY: vm-image vm-smoke
+.PHONY: vm-image vm-smoke vm-conformance
 vm-image:
 	./scripts/vm/host-deps.sh
 	./scripts/vm/build-image.sh
+
+# The conformance suite in the guest, against runc and vsbx-runtime (scripts/vm/conformance.sh).
+vm-conformance: build
+	$(TEST_BINS)
+	./scripts/vm/conformance.sh $(CURDIR)/$(RUNTIME)
 
 vm-smoke: build runners
 	./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)

@@ -173,12 +173,52 @@ pub fn cgroup_leftovers(id: &str, cgroups_path: Option<&str>) -> Vec<PathBuf> {
     found
 }
 
+/// Whether the host has the unified hierarchy alone (cgroup v2) at /sys/fs/cgroup.
+pub fn unified_host() -> bool {
+    // Only the root of a cgroup2 mount has cgroup.controllers; a v1 or hybrid host has a
+    // tmpfs there.
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// A v1 cgroup file the tests read, as the unified hierarchy (v2) names it, with how its
+/// value is turned back into the v1 file's: `memory.limit_in_bytes` is `memory.max`, the
+/// quota and period are the two fields of `cpu.max`, `freezer.state` FROZEN is
+/// `cgroup.freeze` 1. On a v1 host: the file itself.
+pub fn cgroup_value(dir: &Path, v1_file: &str) -> std::io::Result<String> {
+    let read = |f: &str| fs::read_to_string(dir.join(f)).map(|s| s.trim().to_string());
+    if !unified_host() {
+        return read(v1_file);
+    }
+    Ok(match v1_file {
+        "memory.limit_in_bytes" => read("memory.max")?,
+        "cpu.cfs_quota_us" => read("cpu.max")?.split(' ').next().unwrap_or("").to_string(),
+        "cpu.cfs_period_us" => read("cpu.max")?.split(' ').nth(1).unwrap_or("").to_string(),
+        "freezer.state" => match read("cgroup.freeze")?.as_str() {
+            "1" => "FROZEN".into(),
+            _ => "THAWED".into(),
+        },
+        // memory.events has the oom_kill count memory.oom_control has on v1.
+        "memory.oom_control" => read("memory.events")?,
+        other => read(other)?,
+    })
+}
+
 /// The host directory of the cgroup that process `pid` is in, for the v1 hierarchy holding
 /// `controller` (e.g. "memory", "pids", "freezer"); None when `pid` is gone or that hierarchy is
 /// not mounted. Read from /proc/<pid>/cgroup, so it finds the cgroup wherever the runtime chose
 /// to put it.
 pub fn cgroup_dir_of(pid: i32, controller: &str) -> Option<PathBuf> {
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    if unified_host() {
+        // One hierarchy: the `0::PATH` line, if the controller is enabled there (the
+        // freezer of v2 is cgroup.freeze, in every cgroup but the root).
+        let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+        let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+        let enabled = controller == "freezer"
+            || fs::read_to_string(dir.join("cgroup.controllers"))
+                .is_ok_and(|c| c.split_whitespace().any(|x| x == controller));
+        return enabled.then_some(dir);
+    }
     let path = text.lines().find_map(|l| {
         let mut it = l.splitn(3, ':');
         let _id = it.next()?;

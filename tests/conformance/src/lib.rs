@@ -40,8 +40,8 @@ pub use command::{pass_fd, run_with_timeout, spawn_logged, Outcome, Spawned};
 pub use console::{read_pty, ConsoleSocket};
 pub use fixtures::{exec_in, running, status_field};
 pub use host::{
-    cgroup_dir_of, cgroup_hierarchies, cgroup_leftovers, mountinfo, mounts_under, ns_inode,
-    parse_mountinfo, process_alive, wait_until, MountInfo,
+    cgroup_dir_of, cgroup_hierarchies, cgroup_leftovers, cgroup_value, mountinfo, mounts_under,
+    ns_inode, parse_mountinfo, process_alive, unified_host, wait_until, MountInfo,
 };
 pub use probe::build_static_c;
 pub use profiles::podman_profile;

@@ -145,9 +145,7 @@ fn pause_freezes_and_resume_continues() {
     assert_eq!(rt.state_json(&id)["status"], "paused");
     let freezer = cgroup_dir_of(pid, "freezer").expect("freezer cgroup");
     assert_eq!(
-        fs::read_to_string(freezer.join("freezer.state"))
-            .unwrap()
-            .trim(),
+        cgroup_value(&freezer, "freezer.state").unwrap(),
         "FROZEN",
         "{}",
         freezer.display()
@@ -196,25 +194,33 @@ fn pause_and_resume_in_the_wrong_state_fail() {
 }
 
 /// A cgroup file of the container, read on the host.
+/// On a cgroup v2 host the file is the v2 one of the same setting (`cgroup_value`).
 fn host_cgroup_file(pid: i32, controller: &str, file: &str) -> String {
     let dir = cgroup_dir_of(pid, controller)
         .unwrap_or_else(|| panic!("no {controller} cgroup for {pid}"));
-    fs::read_to_string(dir.join(file))
-        .unwrap_or_else(|e| panic!("read {}/{file}: {e}", dir.display()))
-        .trim()
-        .to_string()
+    cgroup_value(&dir, file).unwrap_or_else(|e| panic!("read {}/{file}: {e}", dir.display()))
 }
 
 /// A cgroup file as the container sees it under its /sys/fs/cgroup.
 fn inside_cgroup_file(rt: &Runtime, id: &str, controller: &str, file: &str) -> String {
-    let out = exec_in(
-        rt,
-        id,
-        &[],
-        &["cat", &format!("/sys/fs/cgroup/{controller}/{file}")],
-    );
+    // v2: one hierarchy, the container's own cgroup at /sys/fs/cgroup.
+    let (path, v2) = if unified_host() {
+        let name = match file {
+            "memory.limit_in_bytes" => "memory.max",
+            "cpu.cfs_quota_us" => "cpu.max",
+            f => f,
+        };
+        (format!("/sys/fs/cgroup/{name}"), true)
+    } else {
+        (format!("/sys/fs/cgroup/{controller}/{file}"), false)
+    };
+    let out = exec_in(rt, id, &[], &["cat", &path]);
     out.assert_ok();
-    out.stdout.trim().to_string()
+    let value = out.stdout.trim().to_string();
+    match (v2, file) {
+        (true, "cpu.cfs_quota_us") => value.split(' ').next().unwrap_or("").to_string(),
+        _ => value,
+    }
 }
 
 #[test]
@@ -291,7 +297,13 @@ fn update_from_resources_json() {
         "33554432"
     );
     assert_eq!(host_cgroup_file(pid, "pids", "pids.max"), "30");
-    assert_eq!(host_cgroup_file(pid, "cpu", "cpu.shares"), "512");
+    // v2 has cpu.weight, which both runtimes compute from the shares as runc does:
+    // 1 + (512 - 2) * 9999 / 262142 = 20.
+    if unified_host() {
+        assert_eq!(host_cgroup_file(pid, "cpu", "cpu.weight"), "20");
+    } else {
+        assert_eq!(host_cgroup_file(pid, "cpu", "cpu.shares"), "512");
+    }
     // Limits on a container created without any: both runtimes apply them on the host.
     // Inside, runc (which joins every v1 hierarchy at create) shows them; vsbx moves the
     // container into the hierarchies at update time, after its /sys/fs/cgroup was

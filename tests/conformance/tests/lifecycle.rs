@@ -431,7 +431,10 @@ fn explicit_cgroups_path_is_used_and_removed() {
     b.config()["linux"]["cgroupsPath"] = cg.clone().into();
     b.config()["linux"]["resources"]["pids"] = serde_json::json!({ "limit": 42 });
     let pid = rt.create_and_start(&id, &b);
-    let pids_dir = Path::new("/sys/fs/cgroup/pids").join(cg.trim_start_matches('/'));
+    let hierarchy = if unified_host() { "" } else { "pids" };
+    let pids_dir = Path::new("/sys/fs/cgroup")
+        .join(hierarchy)
+        .join(cg.trim_start_matches('/'));
     let procs = fs::read_to_string(pids_dir.join("cgroup.procs")).expect("pids cgroup exists");
     assert!(
         procs.lines().any(|l| l.trim() == pid.to_string()),

@@ -1,0 +1,48 @@
+#!/bin/sh
+# `make vm-conformance`: the conformance suite (tests/conformance) in the Debian 12 guest
+# (systemd, cgroup v2, AppArmor), each suite against runc and vsbx-runtime, as
+# tests/vm/conformance/run does it.
+#   scripts/vm/conformance.sh [PATH/TO/vsbx-runtime] (default: the static release build)
+# VM_CONFORMANCE_SUITES: the test files to run (default: those below, which need neither a
+# C compiler nor extra users in the guest).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+runtime=${1:-$VM_ROOT/target/static/vsbx-runtime}
+[ -x "$runtime" ] || die "no vsbx-runtime at $runtime: run make build"
+suites=${VM_CONFORMANCE_SUITES:-"lifecycle commands cli bad_input exec hooks process namespaces mounts devices lsm"}
+
+"$here/host-deps.sh"
+"$here/build-image.sh"
+
+job=$VM_WORK/jobs/conformance
+rm -rf "$job"
+mkdir -p "$job/bin"
+# The test binaries cargo builds for the suite, by test name.
+cd "$VM_ROOT"
+${CARGO:-cargo} test -p vsbx-conformance --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        d = json.loads(line)
+    except ValueError:
+        continue
+    if d.get("reason") == "compiler-artifact" and d.get("executable") and d["target"]["kind"] == ["test"]:
+        print(d["target"]["name"], d["executable"])
+' >"$job/binaries"
+for s in $suites; do
+    exe=$(awk -v s="$s" '$1 == s { print $2 }' "$job/binaries")
+    [ -n "$exe" ] || die "no conformance test binary named $s"
+    cp "$exe" "$job/bin/$s"
+done
+echo "$suites" >"$job/suites"
+echo "$VM_ROOT/tests/conformance" | sed 's|/tests/conformance$||' >"$job/source-dir"
+cp "$VM_ROOT/examples/bundles/mkrootfs.sh" "$job/mkrootfs.sh"
+cp "$VM_ROOT/tests/vm/conformance/run" "$runtime" "$job/"
+[ "$(basename "$runtime")" = vsbx-runtime ] || mv "$job/$(basename "$runtime")" "$job/vsbx-runtime"
+t0=$(date +%s)
+rc=0
+"$here/run.sh" --timeout 2400 "$job" || rc=$?
+echo "vm-conformance: boot + job $(($(date +%s) - t0)) s; results in $job/out/conformance.tsv"
+exit "$rc"
