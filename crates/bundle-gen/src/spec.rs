@@ -1,6 +1,7 @@
-//! The config.json of a bundle: a plain OCI base spec (read-only root, the usual /proc, /dev,
-//! /dev/pts, /dev/shm, /dev/mqueue and read-only /sys mounts), the policy fragment applied on
-//! top, then the runner's and the caller's binds, environment, args and cwd.
+//! The config.json of a bundle: a plain OCI base spec (read-only root, the usual /proc, a /dev
+//! tmpfs made read-only once its nodes are in, /dev/pts, /dev/shm, /dev/mqueue and read-only
+//! /sys mounts), the policy fragment applied on top, then the runner's and the caller's binds,
+//! environment, args and cwd.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -105,7 +106,7 @@ pub fn base_spec(root_path: &str) -> Result<Spec> {
             { "destination": "/proc", "type": "proc", "source": "proc",
               "options": ["nosuid", "noexec", "nodev"] },
             { "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-              "options": ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+              "options": ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"] },
             { "destination": "/dev/pts", "type": "devpts", "source": "devpts",
               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
             { "destination": "/dev/shm", "type": "tmpfs", "source": "shm",

@@ -227,3 +227,31 @@ fn linux_devices_in_a_user_namespace_must_match_the_host_node() {
     }
     rt.assert_gone(&id, &b, None);
 }
+
+#[test]
+fn a_read_only_dev_tmpfs_is_filled_first() {
+    // `ro` on the /dev tmpfs: the runtime makes the nodes and links, then the mount is
+    // read-only (runc remounts it at the end, as vsbx does); the mounts below it are not.
+    let out = run_script(
+        "dev-ro",
+        "touch /dev/new 2>/dev/null && echo dev-writable || echo dev-read-only; \
+         echo x > /dev/null && echo null-ok; head -c 1 /dev/zero | wc -c; \
+         touch /dev/shm/f && echo shm-writable; [ -L /dev/fd ] && echo links; \
+         grep ' /dev ' /proc/self/mountinfo | cut -d' ' -f6",
+        |b| {
+            let mounts = b.config()["mounts"].as_array_mut().unwrap();
+            let dev = mounts
+                .iter_mut()
+                .find(|m| m["destination"] == "/dev")
+                .unwrap();
+            dev["options"].as_array_mut().unwrap().push("ro".into());
+        },
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..5],
+        ["dev-read-only", "null-ok", "1", "shm-writable", "links"],
+        "{out}"
+    );
+    assert!(lines[5].split(',').any(|o| o == "ro"), "{out}");
+}

@@ -302,6 +302,9 @@ fn filesystem<S: Syscall>(
     )?;
     super::resolve::ensure_in_root(rootfd.as_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
+    if rootfs::dev_wants_readonly(&mounts) {
+        rootfs::readonly_dev(sys, &rootfd)?;
+    }
     drop(rootfd);
     before_pivot()?;
     if on_host {

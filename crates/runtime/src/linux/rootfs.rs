@@ -245,7 +245,11 @@ fn mount_entry<S: Syscall>(
     let target = ensure_in_root(root.as_fd(), m.destination(), Leaf::Dir)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(fstype));
     let data = opts.data_string();
-    let flags = opts.flags.difference(MsFlags::MS_REMOUNT);
+    let mut flags = opts.flags.difference(MsFlags::MS_REMOUNT);
+    if is_dev_tmpfs(m) {
+        // Filled first (dev::populate_dev), made read-only after (`readonly_dev`).
+        flags.remove(MsFlags::MS_RDONLY);
+    }
     sys.mount(
         Some(source.as_path()),
         &fd_path(&target),
@@ -558,6 +562,37 @@ pub fn readonly_paths<S: Syscall>(sys: &S, paths: &[String], kept: &KeptRoots) -
 }
 
 /// root.readonly: remount / read-only.
+/// A tmpfs on /dev.
+fn is_dev_tmpfs(m: &Mount) -> bool {
+    m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs")
+}
+
+/// Whether config.json's /dev (the last mount there) is a tmpfs asked to be read-only. It is
+/// mounted writable, filled with its nodes and links, and then made read-only by
+/// [`readonly_dev`], as runc does.
+pub fn dev_wants_readonly(mounts: &[Mount]) -> bool {
+    mounts
+        .iter()
+        .rev()
+        .find(|m| m.destination() == Path::new("/dev"))
+        .is_some_and(|m| {
+            is_dev_tmpfs(m)
+                && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
+                    .is_ok_and(|o| o.flags.contains(MsFlags::MS_RDONLY))
+        })
+}
+
+/// Makes the populated /dev tmpfs read-only: that mount alone, so /dev/pts, /dev/shm and
+/// /dev/mqueue below it stay as they were mounted.
+pub fn readonly_dev<S: Syscall>(sys: &S, root: &OwnedFd) -> Result<()> {
+    let t = open_in_root(root.as_fd(), Path::new("/dev"), libc::O_PATH)
+        .map_err(|e| Error::os("reopening /dev", e))?;
+    let target = fd_path(&t);
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(&target);
+    sys.mount(NO_SOURCE, &target, NONE, flags, NONE)
+        .ctx(|| "remounting /dev read-only".into())
+}
+
 pub fn readonly_root<S: Syscall>(sys: &S) -> Result<()> {
     let flags =
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));

@@ -420,13 +420,11 @@ fn dev_is_not_writable_by_the_program() {
     dev_not_writable(Some(crate::support::sub_user()));
 }
 
-/// Ignored, a known gap: without subordinate ranges the only id in the user namespace is
-/// the caller's, so the /dev tmpfs the runtime mounts belongs to the sandbox user, who may
-/// create files there (nosuid; nothing of the host is reached, but unlike root's runs it
-/// is a writable place outside /tmp and /output). Making it read-only after the runtime
-/// fills it would need the runtime to remount the tmpfs alone, not its submounts.
+/// Without subordinate ranges the only id in the user namespace is the caller's, so the
+/// /dev tmpfs the runtime mounts belongs to the sandbox user. It was writable for it until
+/// the bundle asked for a read-only /dev, which the runtime remounts once it has filled it
+/// (the tmpfs alone: /dev/shm and /dev/pts stay as they are).
 #[test]
-#[ignore = "without subordinate ranges the sandbox user owns /dev (see the comment)"]
 fn dev_is_not_writable_by_the_program_as_plain_user() {
     dev_not_writable(Some(crate::support::plain_user()));
 }
