@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::LinuxDeviceCgroup;
-use vsbx_runtime::cgroups::devices;
-use vsbx_runtime::cgroups::find_mount;
+use vsbx_runtime::fuzz_api::devices;
+use vsbx_runtime::fuzz_api::find_mount;
 
 /// Median time of `rounds` runs of mkdir + apply, rmdir excluded.
 fn measure(root: &Path, v2: bool, rules: &[devices::Rule], rounds: usize) -> Duration {

@@ -52,7 +52,7 @@ pub struct CreateOptions {
 }
 
 /// A container whose init is set up and blocked until `start`.
-pub struct Created {
+pub(crate) struct Created {
     pub pid: i32,
     /// The directories of `CreateOptions::keep_dirs`, in order, opened by the init.
     pub kept: Vec<OwnedFd>,
@@ -111,13 +111,24 @@ impl Drop for Undo {
 }
 
 /// `create`: validates everything it can, then clones the init into its namespaces and
-/// waits until it is ready. `console` replaces --console-socket (used by attached run).
-pub fn create(root: &Root, o: &CreateOptions, console: Option<OwnedFd>) -> Result<Created> {
+/// waits until it is ready; the init then waits for `start`. A library caller that
+/// runs the container itself uses [`crate::Container::create`] instead.
+pub fn create(root: &Root, o: &CreateOptions) -> Result<()> {
+    create_init(root, o, None).map(drop)
+}
+
+/// `create`, keeping the parent's side of the container (see [`Created`]). `console`
+/// replaces --console-socket (used by attached run).
+pub(crate) fn create_init(
+    root: &Root,
+    o: &CreateOptions,
+    console: Option<OwnedFd>,
+) -> Result<Created> {
     create_from(root, o, Bundle::load(&o.bundle)?, console)
 }
 
 /// `create` of a bundle already loaded (`run` reads it once for both steps).
-pub fn create_from(
+pub(crate) fn create_from(
     root: &Root,
     o: &CreateOptions,
     bundle: Bundle,
@@ -602,14 +613,8 @@ fn spawn_init(
     }
 }
 
-/// A warning on stderr in runc's log-line format (the runtime's logger is not
-/// reachable from the library; engines read stderr and the log alike).
 fn warn(msg: &str) {
-    eprintln!(
-        "time=\"{}\" level=warning msg={:?}",
-        proc::now_rfc3339_seconds(),
-        msg
-    );
+    crate::log::warn(msg);
 }
 
 fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {
@@ -706,7 +711,7 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
 }
 
 /// Releases a created container's init (what `start` does once checks pass).
-pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
+fn release(locked: &Locked, rec: &Record) -> Result<()> {
     let fifo = locked.dir.join(EXEC_FIFO);
     let f = fs::OpenOptions::new()
         .write(true)
@@ -735,12 +740,12 @@ pub fn release(locked: &Locked, rec: &Record) -> Result<()> {
 
 /// Releases the init of a container this process just created, over the sync channel
 /// (no exec fifo round trip; the fifo is removed all the same, so `state` says running).
-pub fn release_created(c: &Created) -> Result<()> {
-    protocol::parent::start(&c.channel)?;
-    if has_poststart(&c.record) {
-        protocol::parent::wait_exec(&c.channel);
+pub(crate) fn release_over(channel: &Channel, locked: &Locked, rec: &Record) -> Result<()> {
+    protocol::parent::start(channel)?;
+    if has_poststart(rec) {
+        protocol::parent::wait_exec(channel);
     }
-    started(&c.locked, &c.record)
+    started(locked, rec)
 }
 
 fn has_poststart(rec: &Record) -> bool {
@@ -832,7 +837,7 @@ fn wait_gone(rec: &Record, timeout: Duration) -> bool {
 }
 
 /// Kills whatever is left, then removes cgroups and state.
-pub fn destroy(locked: Locked, rec: &Record) -> Result<()> {
+pub(crate) fn destroy(locked: Locked, rec: &Record) -> Result<()> {
     if rec.creating.is_some() {
         return remove_leftover(locked, Some(rec));
     }

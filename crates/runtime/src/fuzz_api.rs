@@ -6,6 +6,11 @@
 
 use std::path::Path;
 
+/// The device-rule machinery, for the integration test that runs the compiled eBPF
+/// program against the kernel's own v1 device controller (tests/device_program.rs).
+pub use crate::cgroups::devices;
+pub use crate::cgroups::find_mount;
+
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxSeccomp, Process, Spec};
 

@@ -1,9 +1,14 @@
 //! Log lines in runc's formats, so engines show our errors to their users:
 //! text `time="..." level=error msg="..."`, or JSON `{"level":..,"msg":..,"time":..}`.
+//!
+//! One logger per process: the binary [`install`]s the one its --log flags describe, and
+//! every warning of the library goes through [`warn`]. A library caller that installs
+//! none (the sandbox) gets text lines on stderr.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -16,6 +21,33 @@ pub struct Logger {
     pub file: Option<PathBuf>,
     pub format: Format,
     pub debug: bool,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Makes `logger` the process's logger; the first call wins.
+pub fn install(logger: Logger) -> &'static Logger {
+    let _ = LOGGER.set(logger);
+    current()
+}
+
+/// The installed logger, or text lines on stderr.
+pub fn current() -> &'static Logger {
+    LOGGER.get_or_init(|| Logger {
+        file: None,
+        format: Format::Text,
+        debug: false,
+    })
+}
+
+/// A warning through the process's logger.
+pub fn warn(msg: &str) {
+    current().warn(msg)
+}
+
+/// A debug line through the process's logger (written only with --debug).
+pub fn debug(msg: &str) {
+    current().debug(msg)
 }
 
 fn quote(s: &str) -> String {

@@ -17,14 +17,14 @@ use cli::{Cli, Command, ListFormat, LogFormat, VERSION};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logger = Logger {
+    let logger = vsbx_runtime::log::install(Logger {
         file: cli.log.clone(),
         format: match cli.log_format {
             LogFormat::Text => Format::Text,
             LogFormat::Json => Format::Json,
         },
         debug: cli.debug,
-    };
+    });
     // runc's exec exits 255 on its own errors, so that they cannot be mistaken for the
     // process exiting 1; engines rely on that. Every other command error exits 1.
     let error_code = if matches!(cli.command, Some(Command::Exec(_))) {
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     } else {
         1
     };
-    match dispatch(cli, &logger) {
+    match dispatch(cli, logger) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             logger.error(&e.to_string());
@@ -60,14 +60,14 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         Command::Exec(a) => a.preserve_fds,
         _ => 0,
     };
-    vsbx_runtime::linux::process::check_preserved_fds(preserved)?;
+    vsbx_runtime::check_preserved_fds(preserved)?;
     // Commands that put a process into a container run from a copy of the binary that no
     // container can write (CVE-2019-5736 class); this re-executes the runtime once if needed.
     if matches!(
         command,
         Command::Create(_) | Command::Run { .. } | Command::Exec(_)
     ) {
-        vsbx_runtime::linux::sealed_exe::ensure()?;
+        vsbx_runtime::sealed_exe::ensure()?;
     }
     let root = Root::new(match &cli.root {
         Some(dir) => dir.clone(),
@@ -80,7 +80,7 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
     logger.debug(&format!("command: {command:?}"));
     match command {
         Command::Create(a) => {
-            container::create(&root, &a.options(systemd_cgroup, rootless_cgroups), None)?;
+            container::create(&root, &a.options(systemd_cgroup, rootless_cgroups))?;
         }
         Command::Start { id } => container::start(&root, &id)?,
         Command::State { id } => {

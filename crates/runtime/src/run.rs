@@ -3,8 +3,9 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::container::{create, create_from, destroy, release_created, CreateOptions, Created};
+use crate::container::{create_from, CreateOptions};
 use crate::error::{Error, Result};
+use crate::handle::Container;
 use crate::state::Root;
 
 /// `run`, attached: create, start, wait, forward signals, delete; returns the exit code
@@ -25,33 +26,26 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         (None, None)
     };
     let mask = crate::attach::block_signals()?;
-    let created = create_from(root, o, bundle, console_theirs)?;
+    let mut c = Container::from_created(root, create_from(root, o, bundle, console_theirs)?);
     let master = match console_ours {
         Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
         None => None,
     };
-    if let Err(e) = release_created(&created) {
-        let _ = destroy(created.locked, &created.record);
-        return Err(e);
-    }
+    c.start()?;
     // Unlock while the container runs so that state, kill and friends work meanwhile.
-    let Created { pid, locked, .. } = created;
-    drop(locked);
-    let status = crate::attach::supervise(pid, master.as_ref(), &mask);
-    match root.open(&o.id) {
-        Ok((locked, record)) => destroy(locked, &record)?,
-        Err(Error::NotFound) => {} // deleted by someone else meanwhile
-        Err(e) => return Err(e),
+    c.unlock();
+    let status = crate::attach::supervise(c.pid(), master.as_ref(), &mask);
+    if status.is_ok() {
+        c.set_reaped();
     }
+    c.destroy()?;
     status
 }
 
 /// `run --detach`: create and start, then leave.
 pub fn run_detached(root: &Root, o: &CreateOptions) -> Result<()> {
-    let created = create(root, o, None)?;
-    if let Err(e) = release_created(&created) {
-        let _ = destroy(created.locked, &created.record);
-        return Err(e);
-    }
+    let mut c = Container::create(root, o)?;
+    c.start()?;
+    c.leave();
     Ok(())
 }

@@ -12,8 +12,8 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use vsbx_runtime::cgroups::devices::{self, Kind, Rule, State, MKNOD, READ, WRITE};
-use vsbx_runtime::cgroups::find_mount;
+use vsbx_runtime::fuzz_api::devices::{self, Kind, Rule, State, MKNOD, READ, WRITE};
+use vsbx_runtime::fuzz_api::find_mount;
 
 /// A device node to probe: type, major, minor. None of these has side effects on open.
 const DEVICES: &[(Kind, u32, u32)] = &[

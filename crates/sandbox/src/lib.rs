@@ -24,7 +24,7 @@ pub use supervise::{run_bundle, RunOptions, RunResult};
 /// one). Call it first thing in `main`, while single-threaded; running a sandbox from a
 /// writable binary is refused.
 pub fn protect_binary() -> Result<(), Error> {
-    vsbx_runtime::linux::sealed_exe::ensure()
+    vsbx_runtime::sealed_exe::ensure()
         .map(|_| ())
         .map_err(Error::Runtime)
 }
@@ -34,7 +34,7 @@ pub fn protect_binary() -> Result<(), Error> {
 /// `/proc/self/exe` names the protected copy instead, so the path is the one the first
 /// process recorded before it re-executed itself.
 pub fn installed_exe() -> Option<std::path::PathBuf> {
-    vsbx_runtime::linux::sealed_exe::original_exe()
+    vsbx_runtime::sealed_exe::original_exe()
 }
 
 /// The runner directory: `dir` if given, else `$VSBX_RUNNERS`, the installed

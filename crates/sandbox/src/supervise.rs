@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nix::sys::wait::WaitStatus;
-use nix::unistd::Pid;
-use vsbx_runtime::container::{self, CreateOptions};
+use vsbx_runtime::container::CreateOptions;
 use vsbx_runtime::state::Root;
+use vsbx_runtime::Container;
 
 use crate::escape::EscapeFilter;
 use crate::outdir::check_container_dir;
 use crate::report::{LimitHit, Outcome, Report, StreamStats};
-use crate::usage::{CgroupLimitsHit, Sampler, Usage};
+use crate::usage::Sampler;
 use crate::Error;
 
 /// How to run a bundle.
@@ -198,31 +198,21 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         ..Default::default()
     };
     let started = Instant::now();
-    let mut created = container::create(&root, &opts, None).map_err(Error::Runtime)?;
+    // Dropped on any early return: that destroys the container.
+    let mut c = Container::create(&root, &opts).map_err(Error::Runtime)?;
     drop((stdin, out_w, err_w));
-    let pid = created.pid;
     // The init opened it in the container (a caller without root may not look it up
     // through /proc/PID/root); it must be the run's own size-limited tmpfs.
-    let kept_dir = match created
-        .kept
-        .pop()
-        .map(|fd| check_container_dir(fd, o.keep_dir.as_deref().unwrap_or_default()))
-    {
-        Some(Err(e)) => {
-            let _ = container::destroy(created.locked, &created.record);
-            return Err(e);
-        }
-        Some(Ok(fd)) => Some(fd),
+    let kept_dir = match c.take_kept().pop() {
+        Some(fd) => Some(check_container_dir(
+            fd,
+            o.keep_dir.as_deref().unwrap_or_default(),
+        )?),
         None => None,
     };
-    if let Err(e) = container::release_created(&created) {
-        let _ = container::destroy(created.locked, &created.record);
-        return Err(Error::Runtime(e));
-    }
-    let dirs = created.record.cgroup_dirs.clone();
-    let pidfd = created.pidfd.take();
-    let container::Created { locked, record, .. } = created;
-    let mut sampler = Sampler::new(dirs.clone());
+    c.start().map_err(Error::Runtime)?;
+    let pidfd = c.take_pidfd();
+    let mut sampler = Sampler::new();
 
     set_nonblocking(&out_r);
     set_nonblocking(&err_r);
@@ -233,15 +223,15 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     let mut timed_out = false;
     let mut interrupted = false;
     let mut next_sample = Instant::now();
-    let (status, rusage) = loop {
+    let exit = loop {
         if Instant::now() >= next_sample {
-            sampler.sample(started.elapsed());
+            sampler.sample(&c, started.elapsed());
             next_sample = Instant::now() + o.sample_every;
         }
         if let Some(d) = deadline {
             if !timed_out && Instant::now() >= d {
                 timed_out = true;
-                kill_all(pid, &dirs);
+                c.kill_all();
             }
         }
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
@@ -280,20 +270,12 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
             .any(|p| Some(p.fd) == o.interrupt && p.revents != 0)
         {
             interrupted = true;
-            kill_all(pid, &dirs);
+            c.kill_all();
         }
         out.pump();
         err.pump();
-        match wait_with_usage(pid) {
-            Ok(None) => continue,
-            Ok(Some(st)) => break st,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => {
-                return Err(Error::Io(
-                    "waitpid".into(),
-                    std::io::Error::from_raw_os_error(e as i32),
-                ))
-            }
+        if let Some(exit) = c.try_wait().map_err(Error::Runtime)? {
+            break exit;
         }
     };
     let wall = started.elapsed();
@@ -308,22 +290,22 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
     }
     out.finish();
     err.finish();
-    sampler.sample(wall);
-    let mut usage = Usage::read(&dirs);
-    if dirs.is_empty() {
+    sampler.sample(&c, wall);
+    let mut usage = c.usage();
+    if !c.has_cgroup() {
         // No cgroup: what the kernel kept for the init, which as pid 1 of its namespace
         // reaped every other process of the run. Peak memory is then that of the largest
         // single process, not of all of them together.
-        usage.cpu_user_ms = rusage.user_ms;
-        usage.cpu_system_ms = rusage.system_ms;
-        usage.peak_memory_bytes = rusage.max_rss_bytes;
+        usage.cpu_user_ms = exit.user_ms;
+        usage.cpu_system_ms = exit.system_ms;
+        usage.peak_memory_bytes = exit.max_rss_bytes;
     }
-    let ooms = vsbx_runtime::events::oom_kills(&dirs);
-    let cgroup_hits = CgroupLimitsHit::read(&dirs);
-    container::destroy(locked, &record).map_err(Error::Runtime)?;
+    let ooms = c.oom_kills();
+    let cgroup_hits = c.limits_hit();
+    c.destroy().map_err(Error::Runtime)?;
 
-    let (exit_code, signal) = match status {
-        WaitStatus::Exited(_, c) => (Some(c), None),
+    let (exit_code, signal) = match exit.status {
+        WaitStatus::Exited(_, code) => (Some(code), None),
         WaitStatus::Signaled(_, s, _) => (None, Some(s as i32)),
         _ => (None, None),
     };
@@ -385,49 +367,4 @@ pub fn run_bundle(o: &RunOptions) -> Result<RunResult, Error> {
         samples: sampler.into_samples(),
         kept_dir,
     })
-}
-
-/// What wait4 reports of a child's (and its reaped descendants') resource use.
-#[derive(Debug, Clone, Copy, Default)]
-struct ChildUsage {
-    user_ms: u64,
-    system_ms: u64,
-    max_rss_bytes: u64,
-}
-
-/// waitpid(pid, WNOHANG) that also returns the child's rusage: `None` while it runs.
-/// Neither nix 0.29 nor rustix 1 wraps wait4.
-fn wait_with_usage(pid: i32) -> nix::Result<Option<(WaitStatus, ChildUsage)>> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: all-zero bytes are a valid rusage (plain integers and timevals).
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `status` and `ru` are live, writable and of the types wait4 fills.
-    let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-    match rc {
-        -1 => Err(nix::errno::Errno::last()),
-        0 => Ok(None),
-        _ => {
-            let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
-            let usage = ChildUsage {
-                user_ms: ms(ru.ru_utime),
-                system_ms: ms(ru.ru_stime),
-                // Linux reports ru_maxrss in KiB.
-                max_rss_bytes: ru.ru_maxrss.max(0) as u64 * 1024,
-            };
-            Ok(Some((
-                WaitStatus::from_raw(Pid::from_raw(rc), status)?,
-                usage,
-            )))
-        }
-    }
-}
-
-/// SIGKILL to every process of the container (thawed first, so it takes effect).
-fn kill_all(pid: i32, dirs: &[PathBuf]) {
-    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    let cgroup = vsbx_runtime::cgroups::Cgroup::new(dirs);
-    for p in cgroup.pids() {
-        let _ = nix::sys::signal::kill(Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
-    }
-    cgroup.thaw();
 }

@@ -209,7 +209,7 @@ fn refused_state_root(root: &Path, watched: &Path, why: &str) {
 
 fn main() {
     // The runtime refuses to clone containers from a writable binary: run from a sealed copy.
-    if let Err(e) = vsbx_runtime::linux::sealed_exe::ensure() {
+    if let Err(e) = vsbx_runtime::sealed_exe::ensure() {
         panic!("cannot protect the test binary: {e}");
     }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));

@@ -47,6 +47,7 @@ impl<'a> Manager<'a> {
         Manager { driver, dirs }
     }
 
+    #[cfg(test)]
     pub fn driver(&self) -> Driver<'a> {
         self.driver
     }
@@ -117,10 +118,6 @@ pub struct Cgroup<'a> {
 impl<'a> Cgroup<'a> {
     pub fn new(dirs: &'a [PathBuf]) -> Self {
         Cgroup { dirs }
-    }
-
-    pub fn dirs(&self) -> &'a [PathBuf] {
-        self.dirs
     }
 
     /// Moves `pid` into every directory.
@@ -201,10 +198,14 @@ impl<'a> Cgroup<'a> {
         super::stats::oom_kills(self.dirs)
     }
 
-    /// The directories that can hold the control file `file`, best first (see
-    /// `candidates`).
-    pub fn candidates(&self, file: &str) -> impl Iterator<Item = &'a PathBuf> + 'a {
-        super::candidates(self.dirs, file)
+    /// Memory, CPU time and pids so far (see `usage`).
+    pub fn usage(&self) -> super::Usage {
+        super::usage::usage(self.dirs)
+    }
+
+    /// The limits reached so far (see `usage`).
+    pub fn limits_hit(&self) -> super::LimitsHit {
+        super::usage::limits_hit(self.dirs)
     }
 }
 

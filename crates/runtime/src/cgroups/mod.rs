@@ -2,7 +2,7 @@
 //! init in them, apply device rules and resources, and remove them at delete.
 //!
 //! Layout is detected at run time: pure v2 (cgroup2 at the root), or v1 / hybrid
-//! (controllers under /sys/fs/cgroup/<name>, maybe an empty cgroup2 at ./unified).
+//! (controllers under `/sys/fs/cgroup/<name>`, maybe an empty cgroup2 at ./unified).
 //!
 //! Modules: `manager` is the interface the lifecycle uses (`Manager` to make and
 //! configure a container's cgroup, `Cgroup` for an existing one); `v1` and `v2` write
@@ -14,18 +14,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oci_spec::runtime::LinuxResources;
-
 pub mod common;
 pub mod devices;
 mod manager;
 mod stats;
 pub mod systemd;
+mod usage;
 pub mod v1;
 pub mod v2;
 
-pub use manager::{is_frozen, remove_dirs, Cgroup, Driver, Manager};
-pub use v1::{extra_controllers as v1_extra_controllers, init_cpusets};
+pub use manager::{is_frozen, remove_dirs, Cgroup, Manager};
+pub use usage::{LimitsHit, Usage};
+pub use v1::extra_controllers as v1_extra_controllers;
 
 use crate::error::{Error, Result};
 
@@ -208,28 +208,9 @@ fn clean_relative(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Creates the directories; see `Manager::create`.
-pub fn create(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    manager::create_dirs(dirs)
-}
-
 /// Moves `pid` into every directory.
 pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
     Cgroup::new(dirs).join(pid)
-}
-
-/// See `Manager::apply_devices`.
-pub fn apply_devices(layout: &Layout, dirs: &[PathBuf], rules: &[devices::Rule]) -> Result<()> {
-    Manager::new(layout, dirs).apply_devices(rules)
-}
-
-/// See `Manager::apply_resources`.
-pub fn apply_resources(
-    layout: &Layout,
-    dirs: &[PathBuf],
-    r: &LinuxResources,
-) -> Result<Vec<String>> {
-    Manager::new(layout, dirs).apply_resources(r)
 }
 
 /// The directories among `dirs` that can hold the control file `file`, best first: on
@@ -261,11 +242,6 @@ pub fn candidates<'a>(dirs: &'a [PathBuf], file: &str) -> impl Iterator<Item = &
 /// Pids in the container's cgroup (the first directory that lists any).
 pub fn pids(dirs: &[PathBuf]) -> Vec<i32> {
     Cgroup::new(dirs).pids()
-}
-
-/// Freezes (or thaws) the container: v1 freezer.state, v2 cgroup.freeze.
-pub fn freeze(dirs: &[PathBuf], frozen: bool) -> Result<()> {
-    Cgroup::new(dirs).freeze(frozen)
 }
 
 /// Thaws a frozen cgroup so that signals (SIGKILL included) take effect.

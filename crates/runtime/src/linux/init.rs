@@ -284,7 +284,6 @@ fn filesystem<S: Syscall>(
         .map_err(|e| Error::path("opening", &plan.rootfs, e))?
         .into();
     let cx = RootfsContext {
-        rootfs: &plan.rootfs,
         bundle: &plan.bundle,
         in_userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),

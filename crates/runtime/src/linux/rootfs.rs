@@ -20,7 +20,6 @@ const NO_SOURCE: Option<&Path> = None;
 
 /// What the mount steps need to know about the container besides the mounts.
 pub struct RootfsContext<'a> {
-    pub rootfs: &'a Path,
     pub bundle: &'a Path,
     pub in_userns: bool,
     pub cgroupns: bool,

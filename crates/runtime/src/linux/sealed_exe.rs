@@ -105,7 +105,7 @@ pub fn require() -> Result<Protection> {
     protection()?.ok_or_else(|| {
         Error::other(
             "this process runs from a writable binary, which a container could overwrite: \
-             call vsbx_runtime::linux::sealed_exe::ensure() at the start of main",
+             call vsbx_runtime::sealed_exe::ensure() at the start of main",
         )
     })
 }

@@ -270,6 +270,7 @@ impl Filters {
     }
 
     /// The SECCOMP_FILTER_FLAG_* bits passed to seccomp(2).
+    #[cfg(test)]
     pub fn flags(&self) -> libc::c_ulong {
         self.flags
     }
@@ -279,7 +280,8 @@ impl Filters {
         &self.programs
     }
 
-    /// Number of BPF instructions over all programs (for diagnostics and benchmarks).
+    /// Number of BPF instructions over all programs (for the recording fake).
+    #[cfg(test)]
     pub fn instructions(&self) -> usize {
         self.programs.iter().map(Vec::len).sum()
     }
