@@ -3,14 +3,15 @@
 # (systemd, cgroup v2, AppArmor), each suite against runc and vsbx-runtime, as
 # tests/vm/conformance/run does it.
 #   scripts/vm/conformance.sh [PATH/TO/vsbx-runtime] (default: the static release build)
-# VM_CONFORMANCE_SUITES: the test files to run (default: those below, which need neither a
-# C compiler nor extra users in the guest).
+# VM_CONFORMANCE_SUITES: the test files to run (default: all of them). The guest has no C
+# compiler: the static probes some tests run (tests/conformance/probes/*.c) are built here,
+# with the flags probe.rs uses, and found there through VSBX_PROBE_DIR.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 runtime=${1:-$VM_ROOT/target/static/vsbx-runtime}
 [ -x "$runtime" ] || die "no vsbx-runtime at $runtime: run make build"
-suites=${VM_CONFORMANCE_SUITES:-"lifecycle commands cli bad_input exec hooks process namespaces mounts devices lsm"}
+suites=${VM_CONFORMANCE_SUITES:-"lifecycle commands cli bad_input exec hooks process namespaces mounts devices lsm resources seccomp seccomp_operators seccomp_profiles security rootless"}
 
 "$here/host-deps.sh"
 "$here/build-image.sh"
@@ -37,6 +38,13 @@ for s in $suites; do
     cp "$exe" "$job/bin/$s"
 done
 echo "$suites" >"$job/suites"
+mkdir -p "$job/probes"
+for c in "$VM_ROOT"/tests/conformance/probes/*.c; do
+    p=$(basename "$c" .c)
+    cp "$c" "$job/probes/$p.c"
+    gcc -static -O1 -Wall -o "$job/probes/$p" "$c" || die "gcc -static failed for $c"
+done
+cp -r "$VM_ROOT/tests/conformance/fixtures" "$job/fixtures"
 echo "$VM_ROOT/tests/conformance" | sed 's|/tests/conformance$||' >"$job/source-dir"
 cp "$VM_ROOT/examples/bundles/mkrootfs.sh" "$job/mkrootfs.sh"
 cp "$VM_ROOT/tests/vm/conformance/run" "$runtime" "$job/"

@@ -2,20 +2,36 @@
 //! linux.sysctl: what the container sees under its /sys/fs/cgroup and /proc/sys, what the host's
 //! cgroup directories hold, and that they are gone after delete.
 //!
-//! This host runs cgroup v1 in hybrid mode: every controller but hugetlb is a v1 hierarchy, and
-//! hugetlb exists only in the cgroup2 hierarchy at /sys/fs/cgroup/unified.
+//! Every test holds on both layouts the suite runs on: cgroup v1 in hybrid mode (the build
+//! machine: every controller but hugetlb is a v1 hierarchy, and hugetlb exists only in the
+//! cgroup2 hierarchy at /sys/fs/cgroup/unified) and the pure cgroup v2 hierarchy (the VM test
+//! bed's Debian 12 guest, `make vm-conformance`). On v1 the container sees each controller's
+//! cgroup at /sys/fs/cgroup/<controller>; on v2 its own cgroup at /sys/fs/cgroup (with a cgroup
+//! namespace, which runc 1.1.5 makes there even when the config lists none, or, in vsbx, a
+//! bind of its cgroup: docs/COMPATIBILITY.md), with the v2 files runc writes for the same
+//! OCI fields.
 
 use serde_json::{json, Value};
 use std::fs;
 use vsbx_conformance::*;
 
+/// Where the container sees `file` of `controller` under its /sys/fs/cgroup: v1 has one
+/// directory per controller, v2 its one cgroup.
+fn inside(controller: &str, file: &str) -> String {
+    if unified_host() {
+        file.to_string()
+    } else {
+        format!("{controller}/{file}")
+    }
+}
+
 /// Starts a container with `resources`, whose process prints each of `files` (paths under
-/// /sys/fs/cgroup) as `path=value` lines and then waits until killed. Returns the runtime, the
+/// /sys/fs/cgroup, see [`inside`]) as `path=value` lines and then waits until killed. Returns the runtime, the
 /// bundle, the id, the init's host pid and what the container printed.
 fn with_resources(
     name: &str,
     resources: Value,
-    files: &[&str],
+    files: &[String],
 ) -> (Runtime, Bundle, String, i32, Vec<(String, String)>) {
     let rt = Runtime::new(name);
     let mut b = Bundle::new(name);
@@ -57,11 +73,11 @@ fn on_host(pid: i32, controller: &str, file: &str) -> String {
         .to_string()
 }
 
-/// Checks that the container saw `want` in /sys/fs/cgroup/<controller>/<file> and the host's
-/// cgroup of the init holds the same.
+/// Checks that the container saw `want` in `file` of its `controller` cgroup (see [`inside`])
+/// and the host's cgroup of the init holds the same.
 #[track_caller]
 fn assert_limit(seen: &[(String, String)], pid: i32, controller: &str, file: &str, want: &str) {
-    let key = format!("{controller}/{file}");
+    let key = inside(controller, file);
     let inside = seen
         .iter()
         .find(|(k, _)| *k == key)
@@ -73,11 +89,13 @@ fn assert_limit(seen: &[(String, String)], pid: i32, controller: &str, file: &st
 /// Deletes the container and checks that its cgroup directories went with it.
 #[track_caller]
 fn delete_and_check(rt: &Runtime, id: &str, b: &Bundle, pid: i32) {
-    let dirs: Vec<_> = ["memory", "cpu", "cpuset", "pids", "blkio"]
+    // On v2 every controller gives the one directory.
+    let mut dirs: Vec<_> = ["memory", "cpu", "cpuset", "pids", "blkio"]
         .iter()
         .filter_map(|c| cgroup_dir_of(pid, c))
         .filter(|d| d.to_string_lossy().contains(id))
         .collect();
+    dirs.dedup();
     assert!(!dirs.is_empty(), "the container has cgroups of its own");
     rt.delete_force(id).assert_ok();
     rt.assert_gone(id, b, Some(pid));
@@ -88,19 +106,30 @@ fn delete_and_check(rt: &Runtime, id: &str, b: &Bundle, pid: i32) {
 
 #[test]
 fn memory_limit_swap_and_reservation() {
-    let (rt, b, id, pid, seen) = with_resources(
-        "res-memory",
-        json!({"memory": {
-            "limit": 64 * 1024 * 1024,
-            "swap": 96 * 1024 * 1024,
-            "reservation": 32 * 1024 * 1024,
-        }}),
-        &[
-            "memory/memory.limit_in_bytes",
-            "memory/memory.memsw.limit_in_bytes",
-            "memory/memory.soft_limit_in_bytes",
-        ],
-    );
+    let resources = json!({"memory": {
+        "limit": 64 * 1024 * 1024,
+        "swap": 96 * 1024 * 1024,
+        "reservation": 32 * 1024 * 1024,
+    }});
+    if unified_host() {
+        let files = ["memory.max", "memory.swap.max", "memory.low"];
+        let files: Vec<String> = files.iter().map(|f| inside("memory", f)).collect();
+        let (rt, b, id, pid, seen) = with_resources("res-memory", resources, &files);
+        assert_limit(&seen, pid, "memory", "memory.max", "67108864");
+        // OCI swap is memory+swap; memory.swap.max is the swap alone: 96 - 64 MiB.
+        assert_limit(&seen, pid, "memory", "memory.swap.max", "33554432");
+        // The reservation is the protection memory.low gives (runc's mapping).
+        assert_limit(&seen, pid, "memory", "memory.low", "33554432");
+        delete_and_check(&rt, &id, &b, pid);
+        return;
+    }
+    let files = [
+        "memory.limit_in_bytes",
+        "memory.memsw.limit_in_bytes",
+        "memory.soft_limit_in_bytes",
+    ];
+    let files: Vec<String> = files.iter().map(|f| inside("memory", f)).collect();
+    let (rt, b, id, pid, seen) = with_resources("res-memory", resources, &files);
     assert_limit(&seen, pid, "memory", "memory.limit_in_bytes", "67108864");
     // OCI swap is memory+swap, which is what memsw.limit_in_bytes holds on v1.
     assert_limit(
@@ -141,6 +170,17 @@ fn memory_limit_is_enforced() {
 
 #[test]
 fn cpu_shares_quota_period_and_cpuset() {
+    let v2 = unified_host();
+    let cpu_files: &[&str] = if v2 {
+        &["cpu.weight", "cpu.max"]
+    } else {
+        &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"]
+    };
+    let files: Vec<String> = cpu_files
+        .iter()
+        .map(|f| inside("cpu", f))
+        .chain(["cpuset.cpus", "cpuset.mems"].map(|f| inside("cpuset", f)))
+        .collect();
     let (rt, b, id, pid, seen) = with_resources(
         "res-cpu",
         json!({"cpu": {
@@ -150,17 +190,18 @@ fn cpu_shares_quota_period_and_cpuset() {
             "cpus": "0",
             "mems": "0",
         }}),
-        &[
-            "cpu/cpu.shares",
-            "cpu/cpu.cfs_quota_us",
-            "cpu/cpu.cfs_period_us",
-            "cpuset/cpuset.cpus",
-            "cpuset/cpuset.mems",
-        ],
+        &files,
     );
-    assert_limit(&seen, pid, "cpu", "cpu.shares", "512");
-    assert_limit(&seen, pid, "cpu", "cpu.cfs_quota_us", "50000");
-    assert_limit(&seen, pid, "cpu", "cpu.cfs_period_us", "100000");
+    if v2 {
+        // cpu.weight from the shares as runc computes it: 1 + (512 - 2) * 9999 / 262142 = 20;
+        // cpu.max is "quota period".
+        assert_limit(&seen, pid, "cpu", "cpu.weight", "20");
+        assert_limit(&seen, pid, "cpu", "cpu.max", "50000 100000");
+    } else {
+        assert_limit(&seen, pid, "cpu", "cpu.shares", "512");
+        assert_limit(&seen, pid, "cpu", "cpu.cfs_quota_us", "50000");
+        assert_limit(&seen, pid, "cpu", "cpu.cfs_period_us", "100000");
+    }
     assert_limit(&seen, pid, "cpuset", "cpuset.cpus", "0");
     assert_limit(&seen, pid, "cpuset", "cpuset.mems", "0");
     // The scheduler honours the cpuset: the init may only run on cpu 0.
@@ -210,9 +251,19 @@ fn pids_limit_is_set_and_enforced() {
     delete_and_check(&rt, &id, &b, pid);
 }
 
-/// Whether a new blkio cgroup on this host has a weight file (CFQ's blkio.weight, or
-/// blkio.bfq.weight while BFQ is some disk's scheduler).
+/// Whether a new blkio cgroup on this host has a weight file (v1: CFQ's blkio.weight, or
+/// blkio.bfq.weight while BFQ is some disk's scheduler; v2: the io controller's io.weight of
+/// blk-iocost, whose root-only io.cost.qos shows it is built in, or io.bfq.weight while BFQ
+/// is loaded).
 fn host_has_blkio_weights() -> bool {
+    if unified_host() {
+        let root = std::path::Path::new("/sys/fs/cgroup");
+        let io = fs::read_to_string(root.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "io"));
+        return io
+            && (root.join("io.cost.qos").exists()
+                || std::path::Path::new("/sys/module/bfq").exists());
+    }
     let probe = std::path::Path::new("/sys/fs/cgroup/blkio").join(unique_id("blkio-probe"));
     if fs::create_dir(&probe).is_err() {
         return false;
@@ -227,13 +278,22 @@ fn host_has_blkio_weights() -> bool {
 #[test]
 fn block_io_weight() {
     // This kernel has no blkio.weight (CFQ is gone); with BFQ a non-root blkio cgroup has
-    // blkio.bfq.weight, which runc 1.1.5 uses when present. Both runtimes set it.
+    // blkio.bfq.weight, which runc 1.1.5 uses when present. Both runtimes set it. On v2 the
+    // file is io.bfq.weight (the same scale) when BFQ is loaded, else io.weight, which takes
+    // its own scale: runc's 1 + (500 - 10) * 9999 / 990 = 4950.
     let rt = Runtime::new("res-blkio");
     let mut b = Bundle::new("res-blkio");
     b.config()["linux"]["resources"]["blockIO"] = json!({"weight": 500});
-    b.sh("for f in blkio.weight blkio.bfq.weight; do \
-          [ -e /sys/fs/cgroup/blkio/$f ] && echo \"$f $(cat /sys/fs/cgroup/blkio/$f)\"; \
-          done; true");
+    if unified_host() {
+        b.sh(
+            "if [ -e /sys/fs/cgroup/io.bfq.weight ]; then f=io.bfq.weight; else f=io.weight; fi; \
+              [ -e /sys/fs/cgroup/$f ] && echo \"$f $(cat /sys/fs/cgroup/$f)\"; true",
+        );
+    } else {
+        b.sh("for f in blkio.weight blkio.bfq.weight; do \
+              [ -e /sys/fs/cgroup/blkio/$f ] && echo \"$f $(cat /sys/fs/cgroup/blkio/$f)\"; \
+              done; true");
+    }
     let id = unique_id("res-blkio");
     let out = rt.run(&id, &b, &[]);
     if !host_has_blkio_weights() {
@@ -253,18 +313,39 @@ fn block_io_weight() {
     for l in lines {
         let (file, value) = l.split_once(' ').unwrap();
         // blkio.bfq.weight reads "default 500" on some kernels, "500" on others.
+        let want = if file == "io.weight" { "4950" } else { "500" };
         assert_eq!(
             value.trim().trim_start_matches("default ").trim(),
-            "500",
+            want,
             "{file}: {out}"
         );
     }
     rt.assert_gone(&id, &b, None);
 }
 
+/// Whether the unified hierarchy has the hugetlb controller and the kernel 2 MiB pages.
+fn v2_hugetlb_2mb() -> bool {
+    fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "hugetlb"))
+        && std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir()
+}
+
 #[test]
-fn hugepage_limits_without_a_v1_hugetlb_controller() {
-    // hugetlb is only in the cgroup2 hierarchy here. runc 1.1.5 (v1 manager) fails create with
+fn hugepage_limits() {
+    let limits = json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4 * 1024 * 1024}]});
+    if unified_host() {
+        // v2 has hugetlb like any controller: hugetlb.2MB.max holds the limit.
+        assert!(
+            v2_hugetlb_2mb(),
+            "this test expects hugetlb with 2 MiB pages on v2"
+        );
+        let files = [inside("hugetlb", "hugetlb.2MB.max")];
+        let (rt, b, id, pid, seen) = with_resources("res-huge", limits, &files);
+        assert_limit(&seen, pid, "hugetlb", "hugetlb.2MB.max", "4194304");
+        delete_and_check(&rt, &id, &b, pid);
+        return;
+    }
+    // On v1 hybrid, hugetlb is only in the cgroup2 hierarchy. runc 1.1.5 (v1 manager) fails create with
     // "cannot set hugetlb limit: container could not join or create cgroup"; vsbx must fail too
     // (fail closed) and name the field. Both: exit 1, one line naming hugetlb, nothing left.
     let has_v1_hugetlb = cgroup_hierarchies()
@@ -276,8 +357,7 @@ fn hugepage_limits_without_a_v1_hugetlb_controller() {
     );
     let rt = Runtime::new("res-huge");
     let mut b = Bundle::new("res-huge");
-    b.config()["linux"]["resources"]["hugepageLimits"] =
-        json!([{"pageSize": "2MB", "limit": 4 * 1024 * 1024}]);
+    b.config()["linux"]["resources"]["hugepageLimits"] = limits["hugepageLimits"].clone();
     let id = unique_id("res-huge");
     let out = rt.create(&id, &b);
     out.assert_error("hugetlb");
@@ -291,7 +371,20 @@ fn hugepage_limits_without_a_v1_hugetlb_controller() {
 }
 
 #[test]
-fn unified_on_cgroup_v1_is_refused() {
+fn unified_is_applied_on_v2_and_refused_on_v1() {
+    if unified_host() {
+        // The keys are v2 file names, written as given.
+        let files = [inside("memory", "memory.max"), inside("pids", "pids.max")];
+        let (rt, b, id, pid, seen) = with_resources(
+            "res-unified",
+            json!({"unified": {"memory.max": "67108864", "pids.max": "42"}}),
+            &files,
+        );
+        assert_limit(&seen, pid, "memory", "memory.max", "67108864");
+        assert_limit(&seen, pid, "pids", "pids.max", "42");
+        delete_and_check(&rt, &id, &b, pid);
+        return;
+    }
     // runc 1.1.5: "invalid configuration: cannot use unified on cgroup v1".
     let rt = Runtime::new("res-unified");
     let mut b = Bundle::new("res-unified");

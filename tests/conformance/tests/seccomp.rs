@@ -260,40 +260,14 @@ fn filter_flags_are_accepted() {
     assert_eq!(out.stdout, "ok\nSeccomp:\t2\n");
 }
 
-const PROBE_C: &str = r#"
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-/* getpid through one ABI; prints "ABI: pid N" or "ABI: error MSG". */
-int main(int argc, char **argv) {
-    const char *abi = argc > 1 ? argv[1] : "native";
-    long r;
-    if (strcmp(abi, "x32") == 0) {
-        r = syscall(0x40000000L | SYS_getpid);
-    } else if (strcmp(abi, "i386") == 0) {
-        long ret;
-        /* i386 getpid is 20; int 0x80 enters the kernel's 32-bit syscall path. */
-        __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
-        if (ret < 0 && ret > -4096) { errno = (int)-ret; r = -1; } else { r = ret; }
-    } else {
-        r = syscall(SYS_getpid);
-    }
-    if (r < 0) printf("%s: error %s\n", abi, strerror(errno));
-    else printf("%s: pid %ld\n", abi, r);
-    fflush(stdout);
-    return 0;
-}
-"#;
+const PROBE_C: &str = include_str!("../probes/seccomp_abi.c");
 
 #[test]
 fn foreign_abis_cannot_bypass_the_filter() {
     let script = "for abi in native x32 i386; do /probe $abi; echo \"$abi rc=$?\"; done";
     let run_probe = |name: &str, seccomp: Option<Value>| -> String {
         run_with(name, seccomp, script, |b| {
-            let bin = build_static_c(b.path(), "probe", PROBE_C);
+            let bin = build_static_c(b.path(), "seccomp_abi", PROBE_C);
             std::fs::copy(bin, b.rootfs().join("probe")).expect("copy probe into rootfs");
         })
         .stdout

@@ -8,31 +8,7 @@
 use serde_json::{json, Value};
 use vsbx_conformance::*;
 
-const PROBE_C: &str = r#"
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-/* One getppid call per argument "A0,A1,...,A5" (hex, missing ones are 0).
-   Prints "ok" or "errno N" per call. */
-int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        unsigned long a[6] = {0};
-        char *p = argv[i];
-        for (int j = 0; j < 6 && *p; j++) {
-            a[j] = strtoul(p, &p, 16);
-            if (*p == ',') p++;
-        }
-        errno = 0;
-        long r = syscall(SYS_getppid, a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (r < 0) printf("errno %d\n", errno);
-        else printf("ok\n");
-    }
-    return 0;
-}
-"#;
+const PROBE_C: &str = include_str!("../probes/seccomp_args.c");
 
 /// The six arguments of one getppid call.
 type Args = [u64; 6];
@@ -76,7 +52,7 @@ fn at(index: usize, v: u64) -> Args {
 fn run_probe(name: &str, rules: &[Value], calls: &[Args]) -> Outcome {
     let rt = Runtime::new(name);
     let mut b = Bundle::new(name);
-    let bin = build_static_c(b.path(), "probe", PROBE_C);
+    let bin = build_static_c(b.path(), "seccomp_args", PROBE_C);
     std::fs::copy(bin, b.rootfs().join("probe")).expect("copy probe into rootfs");
     let mut args = vec!["/probe".to_string()];
     args.extend(calls.iter().map(|a| {

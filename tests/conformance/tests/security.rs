@@ -351,9 +351,17 @@ fn host_release_agents() -> Vec<(PathBuf, String)> {
 fn cgroup_release_agent_is_out_of_reach() {
     // CVE-2022-0492 class: with a cgroup namespace and the spec's default capabilities (no
     // CAP_SYS_ADMIN), the container cannot write any release_agent nor mount a cgroup v1
-    // hierarchy of its own to reach one.
+    // hierarchy of its own to reach one. A pure cgroup v2 host has no release_agent to
+    // begin with, but a named v1 hierarchy (`-o none,name=...`) mounted by the container
+    // would bring one: the mounts are what is tried there.
     let before = host_release_agents();
-    assert!(!before.is_empty(), "a cgroup v1 host");
+    let v2 = unified_host();
+    assert!(v2 || !before.is_empty(), "a cgroup v1 host");
+    let remount = if v2 {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/memory"
+    };
     let rt = Runtime::new("release-agent");
     let mut b = Bundle::new("release-agent");
     b.set_namespace(json!({"type": "cgroup"}));
@@ -364,7 +372,7 @@ fn cgroup_release_agent_is_out_of_reach() {
            t \"write $f\" sh -c \"echo /x > $f\"; done; \
          t mount-memory mount -t cgroup -o memory cgroup /var; \
          t mount-none mount -t cgroup -o none,name=vsbxtest cgroup /var; \
-         t remount mount -o remount,rw /sys/fs/cgroup/memory"
+         t remount mount -o remount,rw {remount}"
     ));
     let id = unique_id("release-agent");
     let out = rt.run_ok(&id, &b);
