@@ -556,7 +556,7 @@ fn tear_down(rec: &Record) -> Result<()> {
 
 /// SIGKILL to the init and every process in the container's cgroups (thawed, so that
 /// frozen ones die too).
-fn kill_all(rec: &Record) {
+pub(crate) fn kill_all(rec: &Record) {
     if proc::is_alive(rec.pid, rec.pid_start) {
         let _ = send_signal(rec, Signal::SIGKILL);
     }

@@ -133,12 +133,11 @@ impl Container {
     /// SIGKILL to the init and every process in the container's cgroup, thawed first
     /// so that it takes effect.
     pub fn kill_all(&self) {
-        let _ = self.kill(Signal::SIGKILL);
-        let cgroup = self.cgroup();
-        for p in cgroup.pids() {
-            let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+        // The init only while unreaped (its pid could be another process's after); the
+        // same pidfd-checked kill as `delete`.
+        if !self.reaped.get() {
+            container::kill_all(&self.record);
         }
-        cgroup.thaw();
     }
 
     /// waitpid(WNOHANG) of the init, with its rusage: None while it runs.
