@@ -63,24 +63,8 @@ if [ -z "${BENCH_IN_NS:-}" ]; then
     [ "$(id -u)" = 0 ] || die "must run as root (containers, mount namespace)"
     "$here/deps.sh"
     [ -x "$vsbx_runtime" ] || die "$vsbx_runtime not found: run 'cargo build --release -p vsbx-runtime' (or set VSBX_RUNTIME)"
-    mkdir -p "$bundle" "$results"
-    if [ ! -x "$bundle/rootfs/bin/busybox" ]; then
-        "$top/examples/bundles/mkrootfs.sh" "$bundle/rootfs"
-    fi
-    # The hello bundle with process.args = ["/bin/true"]. ociVersion is lowered to 1.0.2
-    # because crun 1.8.1 rejects "1.2.0" ("unknown version specified"); nothing in the
-    # bundle needs a newer spec.
-    "$PYTHON" - "$top/examples/bundles/hello/config.json" "$bundle/config.json" <<'EOF'
-import json, sys
-src, dst = sys.argv[1], sys.argv[2]
-with open(src) as f:
-    config = json.load(f)
-config["ociVersion"] = "1.0.2"
-config["process"]["args"] = ["/bin/true"]
-with open(dst, "w") as f:
-    json.dump(config, f, indent=2)
-    f.write("\n")
-EOF
+    mkdir -p "$results"
+    "$here/bundle-true.sh" "$bundle"
     printf 'print("hello")\n' > "$work/hello.py"
     printf 'exec /bin/true\n' > "$work/true.sh"
     export BENCH_IN_NS=1

@@ -10,19 +10,17 @@ use std::time::Duration;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
-use oci_spec::runtime::Spec;
 
 use crate::cgroups::{self, Layout};
 use crate::error::{Context, Error, Result};
 use crate::hooks::Kind;
 use crate::linux::clone::{clone_into, Forked};
-use crate::linux::init::{self, Plan};
-use crate::linux::mount_opts;
-use crate::linux::namespaces::{self, Namespaces};
-use crate::linux::process::{self, CapSets};
+use crate::linux::init;
+use crate::linux::namespaces;
 use crate::linux::protocol::{self, Channel};
+pub use crate::plan::cgroups_available;
+use crate::plan::ContainerPlan;
 use crate::proc;
-use crate::spec::Bundle;
 use crate::state::{Claim, Locked, Record, Root, Status, EXEC_FIFO};
 
 /// Flags of `create` and `run`.
@@ -124,125 +122,20 @@ pub(crate) fn create_init(
     o: &CreateOptions,
     console: Option<OwnedFd>,
 ) -> Result<Created> {
-    create_from(root, o, Bundle::load(&o.bundle)?, console)
+    create_from(root, ContainerPlan::load(o, console)?)
 }
 
-/// `create` of a bundle already loaded (`run` reads it once for both steps).
-pub(crate) fn create_from(
-    root: &Root,
-    o: &CreateOptions,
-    bundle: Bundle,
-    console: Option<OwnedFd>,
-) -> Result<Created> {
+/// `create` of a container already planned (`run` reads the bundle first, to see whether
+/// it needs a terminal). Carries the plan out: everything that can fail without making
+/// anything has failed by now.
+pub(crate) fn create_from(root: &Root, plan: ContainerPlan) -> Result<Created> {
     crate::linux::sealed_exe::require()?;
-    let spec = &bundle.spec;
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| Error::invalid("process: missing"))?;
-    let linux = spec.linux().as_ref();
-
-    // Everything that can fail cheaply, before anything exists.
-    let Checked {
-        caps,
-        seccomp,
-        root_propagation,
-        mempolicy,
-    } = check_bundle(bundle.dir.as_path(), spec)?;
-    let apparmor = crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
-    let terminal = process.terminal().unwrap_or(false);
-    if terminal && o.console_socket.is_none() && console.is_none() {
-        return Err(Error::invalid(
-            "process.terminal is true: --console-socket is required",
-        ));
-    }
-    if !terminal && o.console_socket.is_some() {
-        return Err(Error::invalid(
-            "--console-socket was given but process.terminal is false",
-        ));
-    }
-    let time_offsets: Vec<(String, i64, u32)> = linux
-        .and_then(|l| l.time_offsets().as_ref())
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.secs().unwrap_or(0), v.nanosecs().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let ns = Namespaces::resolve(linux)?;
-    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
-        crate::linux::sysctl::check(sysctl, ns.own())?;
-    }
-    if !time_offsets_ok(&ns, &time_offsets) {
-        return Err(Error::invalid(
-            "linux.timeOffsets: needs a new time namespace",
-        ));
-    }
-
-    let console_socket = match (console, &o.console_socket) {
-        (Some(fd), _) => Some(fd),
-        (None, Some(path)) => Some(connect_console(path)?),
-        (None, None) => None,
-    };
-
-    // Where the container's cgroups go: read-only work, before anything exists.
-    let layout = Layout::detect()?;
-    let device_rules = cgroups::devices::container_rules(
-        linux
-            .and_then(|l| l.resources().as_ref())
-            .and_then(|r| r.devices().as_deref())
-            .unwrap_or_default(),
-    )?;
-    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
-    let resources = linux.and_then(|l| l.resources().as_ref());
-    // Only cgroups follow --rootless (as in runc); state root, id maps and device nodes
-    // go by what this process really is.
-    let rootless = o
-        .rootless_cgroups
-        .unwrap_or_else(crate::rootless::is_rootless);
-    // Device rules are skipped only where they cannot be programmed: rootless for real and
-    // not told otherwise. `--rootless false` makes them (and their failure) count again.
-    let device_rules_apply = !(rootless && crate::rootless::is_rootless());
-    // --systemd-cgroup: systemd makes the cgroup (a scope, once the init exists); here only
-    // its name and where it will be.
-    let (unit, mut cgroup_dirs) = if o.systemd_cgroup {
-        let (unit, dir) = systemd_unit(&layout, cgroups_path, &o.id, rootless)?;
-        if let Some(r) = resources {
-            cgroups::systemd::properties(r)?;
-        }
-        (Some(unit), vec![dir])
-    } else {
-        let dirs = layout.dirs_for(
-            cgroups_path,
-            &o.id,
-            &cgroups::v1_extra_controllers(resources),
-        )?;
-        (None, dirs)
-    };
-    if rootless && unit.is_none() && !all_creatable(&cgroup_dirs) {
-        // No delegated subtree to write in: run without cgroups, as runc does.
-        if resources.is_some_and(asks_for_limits) {
-            warn(&format!(
-                "linux.resources: not applied: running rootless without a cgroup this user may \
-                 write ({} is not writable)",
-                cgroup_dirs
-                    .first()
-                    .map(|d| d.display().to_string())
-                    .unwrap_or_default()
-            ));
-        }
-        cgroup_dirs.clear();
-    }
-
-    let host_bind = if ns.creates(CloneFlags::CLONE_NEWNS) || ns.joins(CloneFlags::CLONE_NEWNS) {
-        None
-    } else {
-        Some(crate::linux::host_mounts::HostBind::plan(&bundle.rootfs)?)
-    };
-    let locked = claim_id(root, &o.id)?;
+    let spec = plan.spec();
+    let cg = &plan.cgroups;
+    let locked = claim_id(root, &plan.id)?;
     let mut undo = Undo {
         state_dir: Some(locked.dir.clone()),
-        host_bind: host_bind.clone(),
+        host_bind: plan.host_bind.clone(),
         cgroups_made: vec![],
         cgroup_dirs: vec![],
         child: None,
@@ -251,25 +144,25 @@ pub(crate) fn create_from(
     // The intent: what this create is about to make, for whoever finds it if we die.
     let me = std::process::id() as i32;
     let mut record = Record {
-        id: o.id.clone(),
+        id: plan.id.clone(),
         oci_version: spec.version().clone(),
         pid: 0,
         pid_start: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
+        bundle: plan.bundle.dir.clone(),
+        rootfs: plan.rootfs().to_path_buf(),
         created: proc::now_rfc3339(),
         owner: String::new(),
         annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_dirs: cgroup_dirs.clone(),
-        cgroups_path: cgroups_path.map(Path::to_path_buf),
-        systemd: unit.clone(),
+        cgroup_dirs: cg.dirs.clone(),
+        cgroups_path: cg.path.clone(),
+        systemd: cg.unit.clone(),
         hooks: spec.hooks().clone(),
-        host_bind,
+        host_bind: plan.host_bind.clone(),
         creating: Some((me, proc::start_time(me).unwrap_or(0))),
     };
     locked.write(&record)?;
     let kept = locked.dir.join(crate::state::CONFIG);
-    fs::write(&kept, &bundle.text).map_err(|e| Error::path("cannot write", &kept, e))?;
+    fs::write(&kept, &plan.bundle.text).map_err(|e| Error::path("cannot write", &kept, e))?;
 
     let fifo_path = locked.dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -281,81 +174,44 @@ pub(crate) fn create_from(
         .map_err(|e| Error::path("opening", &fifo_path, e))?
         .into();
 
-    undo.cgroup_dirs = cgroup_dirs.clone();
+    undo.cgroup_dirs = cg.dirs.clone();
     // Rootless: a user namespace cannot make device nodes, and the device controller is
     // root's to program.
     let configure = |dirs: &[PathBuf]| -> Result<()> {
-        let cgroup = cgroups::Manager::new(&layout, dirs);
-        if device_rules_apply {
-            cgroup.apply_devices(&device_rules)?;
+        let cgroup = cgroups::Manager::new(&cg.layout, dirs);
+        if cg.device_rules_apply {
+            cgroup.apply_devices(&plan.checked.device_rules)?;
         }
-        if let Some(r) = resources.filter(|_| !dirs.is_empty()) {
+        if let Some(r) = cg.resources.as_ref().filter(|_| !dirs.is_empty()) {
             for w in cgroup.apply_resources(r)? {
                 warn(&w);
             }
         }
         Ok(())
     };
-    if unit.is_none() {
-        let cgroup = cgroups::Manager::new(&layout, &cgroup_dirs);
+    if cg.unit.is_none() {
+        let cgroup = cgroups::Manager::new(&cg.layout, &cg.dirs);
         undo.cgroups_made = cgroup.create()?;
         cgroup.init_cpusets()?;
-        configure(&cgroup_dirs)?;
+        configure(&cg.dirs)?;
     }
 
-    let uid_maps = linux
-        .and_then(|l| l.uid_mappings().clone())
-        .unwrap_or_default();
-    let gid_maps = linux
-        .and_then(|l| l.gid_mappings().clone())
-        .unwrap_or_default();
-    let oom_score_adj = process.oom_score_adj();
-
     // The pid namespace to join is entered here: it applies to our children only.
+    let ns = &plan.namespaces;
     if let Some((_, fd)) = ns.join.iter().find(|(f, _)| *f == CloneFlags::CLONE_NEWPID) {
         nix::sched::setns(fd, CloneFlags::CLONE_NEWPID)
             .ctx(|| "linux.namespaces: joining the pid namespace".into())?;
     }
-    let clone_flags = if ns.joins(CloneFlags::CLONE_NEWUSER) {
-        CloneFlags::empty()
-    } else {
-        // cgroup and time namespaces are made by the init itself (see init.rs), and so is
-        // the network namespace: its creation is the slowest step of clone, and done by
-        // the init it overlaps with the runtime's own work (id maps, cgroup join).
-        ns.new & !(CloneFlags::CLONE_NEWCGROUP | namespaces::NEWTIME | CloneFlags::CLONE_NEWNET)
-    };
-    let creates_userns = ns.creates(CloneFlags::CLONE_NEWUSER);
-    let plan = Plan {
-        spec: spec.clone(),
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        namespaces: ns,
-        cgroup_dirs: cgroup_dirs.clone(),
-        unified_cgroup: matches!(layout, Layout::Unified { .. }),
-        no_pivot: o.no_pivot,
-        new_keyring: (!o.no_new_keyring).then(|| format!("_ses.{}", o.id)),
-        preserve_fds: o.preserve_fds,
-        console_socket,
-        apparmor,
-        stdio: o.stdio,
-        exec_fifo,
-        caps,
-        seccomp,
-        time_offsets,
-        root_propagation,
-        mempolicy,
-        keep_dirs: o.keep_dirs.clone(),
-    };
     let (ours, theirs) = Channel::pair()?;
 
-    let (pid, pidfd) = match spawn_init(&plan.namespaces, clone_flags, &ours, &theirs)? {
+    let (pid, pidfd) = match spawn_init(ns, plan.clone_flags, &ours, &theirs)? {
         Forked::Child => {
             // The init must not undo the runtime's work, nor keep the state lock: a
             // flock lives as long as any copy of its fd.
             std::mem::forget(undo);
             drop(locked);
             drop(ours);
-            if let init::Failure::AfterStart(err) = init::run(plan, theirs) {
+            if let init::Failure::AfterStart(err) = init::run(&plan, exec_fifo, theirs) {
                 // The runtime is gone by now: the container's stderr is all we have.
                 eprintln!("vsbx-runtime init: {err}");
             }
@@ -365,14 +221,14 @@ pub(crate) fn create_from(
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(theirs);
-    drop(plan);
+    drop(exec_fifo);
     undo.child = Some(pid);
-    undo.unit = unit.clone();
+    undo.unit = cg.unit.clone();
 
-    if creates_userns {
-        namespaces::write_id_maps(pid, &uid_maps, &gid_maps)?;
+    if ns.creates(CloneFlags::CLONE_NEWUSER) {
+        namespaces::write_id_maps(pid, &plan.uid_maps, &plan.gid_maps)?;
     }
-    if let Some(adj) = oom_score_adj {
+    if let Some(adj) = plan.oom_score_adj {
         fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .map_err(|e| Error::os(format!("process.oomScoreAdj: setting {adj}"), e))?;
     }
@@ -380,10 +236,10 @@ pub(crate) fn create_from(
     let hooks = spec.hooks().as_ref();
     let mut placed = None;
     let join = || -> Result<()> {
-        match &unit {
-            None => cgroups::Cgroup::new(&cgroup_dirs).join(pid),
+        match &cg.unit {
+            None => cgroups::Cgroup::new(&cg.dirs).join(pid),
             Some(u) => {
-                let dir = systemd_place(&layout, u, &o.id, pid, resources)?;
+                let dir = systemd_place(&cg.layout, u, &plan.id, pid, cg.resources.as_ref())?;
                 configure(std::slice::from_ref(&dir))?;
                 placed = Some(dir);
                 Ok(())
@@ -394,7 +250,7 @@ pub(crate) fn create_from(
         &ours,
         record.hook_state(Status::Creating),
         protocol::runtime_hooks(hooks),
-        o.keep_dirs.len(),
+        plan.keep_dirs.len(),
         join,
         || {
             let state = record.hook_state(Status::Creating);
@@ -408,7 +264,7 @@ pub(crate) fn create_from(
     record.pid_start = proc::start_time(pid).unwrap_or(0);
     record.creating = None;
     locked.write(&record)?;
-    if let Some(pf) = &o.pid_file {
+    if let Some(pf) = &plan.pid_file {
         write_pid_file(pf, pid)?;
     }
     protocol::parent::ack(&ours)?;
@@ -423,36 +279,6 @@ pub(crate) fn create_from(
     })
 }
 
-/// The systemd unit for the container and the cgroup directory systemd will give it.
-fn systemd_unit(
-    layout: &Layout,
-    cgroups_path: Option<&Path>,
-    id: &str,
-    rootless: bool,
-) -> Result<(cgroups::systemd::Unit, PathBuf)> {
-    let Layout::Unified { root, .. } = layout else {
-        return Err(Error::invalid(
-            "--systemd-cgroup: only the unified cgroup hierarchy (cgroup v2) is supported; \
-             this host has cgroup v1",
-        ));
-    };
-    if !Path::new("/run/systemd/system").exists() {
-        return Err(Error::invalid(
-            "--systemd-cgroup: systemd is not running on this host; drop the flag",
-        ));
-    }
-    let unit = cgroups::systemd::Unit::parse(cgroups_path, id, rootless)?;
-    // The user's manager keeps its units below its own service's cgroup.
-    let base = if unit.user {
-        let uid = cgroups::systemd::host_uid();
-        root.join(format!("user.slice/user-{uid}.slice/user@{uid}.service"))
-    } else {
-        root.clone()
-    };
-    let dir = base.join(unit.relative_dir());
-    Ok((unit, dir))
-}
-
 /// Starts the container's scope with the init in it; returns the scope's cgroup directory.
 fn systemd_place(
     layout: &Layout,
@@ -462,7 +288,7 @@ fn systemd_place(
     resources: Option<&oci_spec::runtime::LinuxResources>,
 ) -> Result<PathBuf> {
     let Layout::Unified { root, .. } = layout else {
-        unreachable!("systemd_unit refused other layouts")
+        unreachable!("the plan refused --systemd-cgroup on other layouts")
     };
     let mut props = cgroups::systemd::base_properties(unit, id, pid as u32);
     if let Some(r) = resources {
@@ -472,44 +298,6 @@ fn systemd_place(
     bus.start_transient(unit, &props)?;
     let path = cgroups::systemd::wait_placed(&bus, unit, pid, Duration::from_secs(10))?;
     Ok(root.join(path.strip_prefix("/").unwrap_or(&path)))
-}
-
-/// Whether this process may make the cgroup directory `dir`: its nearest existing
-/// ancestor is writable to us.
-/// Whether a container created now as `id` (no cgroupsPath, the cgroupfs driver) with
-/// memory, CPU and pids limits gets cgroups: always as root; rootless only where this user
-/// may make them (a delegated subtree). Without them `create` runs the container anyway,
-/// and its linux.resources are not applied.
-pub fn cgroups_available(id: &str) -> bool {
-    if !crate::rootless::is_rootless() {
-        return true;
-    }
-    let controllers = ["memory", "pids", "cpu", "cpuacct"];
-    Layout::detect()
-        .and_then(|layout| layout.dirs_for(None, id, &controllers))
-        .is_ok_and(|dirs| !dirs.is_empty() && all_creatable(&dirs))
-}
-
-fn all_creatable(dirs: &[PathBuf]) -> bool {
-    dirs.iter().all(|d| may_create(d))
-}
-
-fn may_create(dir: &Path) -> bool {
-    let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
-        return false;
-    };
-    rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok()
-}
-
-/// Whether linux.resources asks for any limit (device rules aside).
-fn asks_for_limits(r: &oci_spec::runtime::LinuxResources) -> bool {
-    r.memory().is_some()
-        || r.cpu().is_some()
-        || r.pids().is_some()
-        || r.block_io().is_some()
-        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
-        || r.network().is_some()
-        || r.unified().as_ref().is_some_and(|u| !u.is_empty())
 }
 
 /// Claims `id` under `root`, first cleaning what a create of the same id that died left
@@ -615,73 +403,6 @@ fn spawn_init(
 
 fn warn(msg: &str) {
     crate::log::warn(msg);
-}
-
-fn time_offsets_ok(ns: &Namespaces, offsets: &[(String, i64, u32)]) -> bool {
-    offsets.is_empty() || ns.creates(namespaces::NEWTIME)
-}
-
-/// What [`check_bundle`] parsed, for the plan.
-pub(crate) struct Checked {
-    pub caps: Option<CapSets>,
-    pub seccomp: Option<crate::linux::seccomp::Filters>,
-    pub root_propagation: Option<nix::mount::MsFlags>,
-    pub mempolicy: Option<crate::linux::mempolicy::MemPolicy>,
-}
-
-/// The checks of `create` that need only the bundle: mount options and bind sources,
-/// the process, capabilities, seccomp (compiled) and rootfs propagation. No side effect
-/// beyond stat(2) of bind sources, so the fuzz targets run it too.
-pub(crate) fn check_bundle(dir: &Path, spec: &Spec) -> Result<Checked> {
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| Error::invalid("process: missing"))?;
-    let linux = spec.linux().as_ref();
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
-            .map_err(|e| Error::invalid(format!("mounts[{i}]: {e}")))?;
-        check_bind_source(dir, m).map_err(|e| {
-            Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
-        })?;
-    }
-    process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
-    // No process.capabilities means none (never the root user's full set).
-    let caps = Some(CapSets::of(process)?);
-    let seccomp = linux
-        .and_then(|l| l.seccomp().as_ref())
-        .map(crate::linux::seccomp::compile)
-        .transpose()?;
-    let root_propagation = linux
-        .and_then(|l| l.rootfs_propagation().as_deref())
-        .filter(|s| !s.is_empty())
-        .map(mount_opts::propagation)
-        .transpose()?;
-    let mempolicy = linux
-        .and_then(|l| l.memory_policy().as_ref())
-        .map(crate::linux::mempolicy::compile)
-        .transpose()?;
-    Ok(Checked {
-        caps,
-        seccomp,
-        root_propagation,
-        mempolicy,
-    })
-}
-
-fn check_bind_source(bundle: &Path, m: &oci_spec::runtime::Mount) -> Result<()> {
-    let opts = mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))?;
-    if !opts.is_bind() {
-        return Ok(());
-    }
-    mount_opts::bind_source(bundle, m.source().as_ref())?;
-    Ok(())
-}
-
-fn connect_console(path: &Path) -> Result<OwnedFd> {
-    let s = std::os::unix::net::UnixStream::connect(path)
-        .map_err(|e| Error::path("--console-socket: cannot connect to", path, e))?;
-    Ok(s.into())
 }
 
 /// Writes the pid file atomically, as runc does (the number, no newline).

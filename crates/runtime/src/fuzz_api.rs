@@ -21,16 +21,15 @@ use crate::linux::namespaces::flag;
 /// One classic-BPF instruction: (code, jt, jf, k).
 pub type Insn = (u16, u8, u8, u32);
 
-/// Everything `create` checks of a config.json before it makes anything: parsing,
-/// validation (`Bundle::load`), the bundle checks of `create` (mounts, process,
-/// capabilities, seccomp compiled, propagation), sysctl keys and the device rules.
+/// Everything `create` checks of a config.json before it makes anything: parsing, the
+/// plan's checks of the config (`plan::Checked::of`, for cgroup v2 and for v1), sysctl keys.
 ///
 /// Namespaces to join are not opened (a FIFO at such a path would block the fuzzer);
 /// the new ones decide which sysctls are allowed, as in `create`.
 pub fn check_config(bundle_dir: &Path, text: &[u8]) -> Result<()> {
     let spec = crate::spec::parse(text).map_err(Error::invalid)?;
-    crate::spec::validate(&spec, bundle_dir)?;
-    crate::container::check_bundle(bundle_dir, &spec)?;
+    crate::plan::Checked::of(bundle_dir, &spec, true)?;
+    crate::plan::Checked::of(bundle_dir, &spec, false)?;
     let linux = spec.linux().as_ref();
     let new = linux
         .and_then(|l| l.namespaces().as_ref())
@@ -41,12 +40,6 @@ pub fn check_config(bundle_dir: &Path, text: &[u8]) -> Result<()> {
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         crate::linux::sysctl::check(sysctl, new)?;
     }
-    crate::cgroups::devices::container_rules(
-        linux
-            .and_then(|l| l.resources().as_ref())
-            .and_then(|r| r.devices().as_deref())
-            .unwrap_or_default(),
-    )?;
     Ok(())
 }
 

@@ -21,8 +21,10 @@
 //!
 //! Inside (private):
 //!
-//! - `spec` loads and validates config.json (every error names its field),
-//!   `unsupported` refuses what this build cannot honour, `hooks` runs OCI hooks.
+//! - `plan`: config.json and the command line parsed and checked once into a
+//!   `ContainerPlan`, before anything exists (every error names its field); `create`
+//!   and the init only carry it out. `spec` reads config.json and holds the spec's own
+//!   rules, `unsupported` refuses what this build cannot honour, `hooks` runs OCI hooks.
 //! - `linux`: the mechanics. `init` is the container init's setup, in order; `protocol`
 //!   is the create protocol (both sides, with its sequence diagram); `sys` is the seam
 //!   around the syscalls the setup makes (a recording fake tests the order rules without
@@ -51,6 +53,7 @@ mod handle;
 pub(crate) mod hooks;
 pub(crate) mod linux;
 pub mod log;
+mod plan;
 pub(crate) mod proc;
 pub mod rootless;
 pub mod run;

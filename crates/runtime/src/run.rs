@@ -6,12 +6,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use crate::container::{create_from, CreateOptions};
 use crate::error::{Error, Result};
 use crate::handle::Container;
+use crate::plan::ContainerPlan;
 use crate::state::Root;
 
 /// `run`, attached: create, start, wait, forward signals, delete; returns the exit code
 /// (128+N for a signal).
 pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
-    let bundle = crate::spec::Bundle::load(&o.bundle)?;
+    let bundle = crate::spec::Bundle::read(&o.bundle)?;
     let bundle_terminal = bundle
         .spec
         .process()
@@ -26,7 +27,10 @@ pub fn run_attached(root: &Root, o: &CreateOptions) -> Result<i32> {
         (None, None)
     };
     let mask = crate::attach::block_signals()?;
-    let mut c = Container::from_created(root, create_from(root, o, bundle, console_theirs)?);
+    let mut c = Container::from_created(
+        root,
+        create_from(root, ContainerPlan::build(bundle, o, console_theirs)?)?,
+    );
     let master = match console_ours {
         Some(sock) => Some(crate::linux::console::recv_fd(sock.as_raw_fd())?),
         None => None,

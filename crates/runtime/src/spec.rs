@@ -1,8 +1,9 @@
-//! Loading and validating a bundle's config.json.
+//! Reading a bundle's config.json and the spec's own rules for it.
 //!
-//! Validation happens once, here, before anything is created: every error names the
-//! field at fault. Fields this runtime cannot honour yet are refused (fail closed),
-//! except where the runtime-spec says to ignore them.
+//! [`validate`] is the first of the plan's checks (`plan::Checked::of` runs it, and then
+//! the rest, before anything is created): every error names the field at fault. Fields
+//! this runtime cannot honour yet are refused (fail closed, `unsupported`), except where
+//! the runtime-spec says to ignore them.
 
 use std::collections::HashSet;
 use std::fs;
@@ -17,31 +18,25 @@ pub const OCI_VERSION: &str = "1.2.0";
 pub const OCI_VERSION_MIN: &str = "1.0.0";
 pub const OCI_VERSION_MAX: &str = "1.3.0";
 
-/// A bundle: its directory (absolute), its parsed config and its rootfs (absolute).
+/// A bundle: its directory (absolute) and its parsed config, not yet checked (that is
+/// `plan::Checked::of`, which calls [`validate`]).
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,
     pub spec: Spec,
-    pub rootfs: PathBuf,
     /// config.json as read: kept in the container's state directory by create, so that
     /// later commands use what create used, whatever happens to the bundle.
     pub text: Vec<u8>,
 }
 
 impl Bundle {
-    /// Reads and validates `<dir>/config.json`.
-    pub fn load(dir: &Path) -> Result<Bundle> {
+    /// Reads and parses `<dir>/config.json`.
+    pub fn read(dir: &Path) -> Result<Bundle> {
         let dir = fs::canonicalize(dir).map_err(|e| Error::path("bundle: cannot open", dir, e))?;
         let path = dir.join("config.json");
         let text = fs::read(&path).map_err(|e| Error::path("cannot read", &path, e))?;
         let spec = parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
-        let rootfs = validate(&spec, &dir)?;
-        Ok(Bundle {
-            dir,
-            spec,
-            rootfs,
-            text,
-        })
+        Ok(Bundle { dir, spec, text })
     }
 }
 

@@ -16,6 +16,9 @@ pub struct Target<'a> {
     pub dirs: &'a [PathBuf],
     /// Non-fatal notes (e.g. limits the kernel dropped), for the log.
     pub warnings: Vec<String>,
+    /// A dry run (see [`Target::dry`]): every file is taken to exist, nothing is
+    /// written or read.
+    dry: bool,
 }
 
 impl<'a> Target<'a> {
@@ -23,16 +26,34 @@ impl<'a> Target<'a> {
         Target {
             dirs,
             warnings: Vec::new(),
+            dry: false,
+        }
+    }
+
+    /// A target that writes nothing: running a version's writer on it performs every
+    /// check of the values (ranges, fields the version lacks) before any cgroup exists.
+    /// What only the host can tell (a controller missing there) is left to the real run.
+    pub fn dry() -> Target<'static> {
+        Target {
+            dirs: &[],
+            warnings: Vec::new(),
+            dry: true,
         }
     }
 
     pub(super) fn find(&self, file: &str) -> Option<PathBuf> {
+        if self.dry {
+            return Some(PathBuf::from(file));
+        }
         super::candidates(self.dirs, file)
             .map(|d| d.join(file))
             .find(|p| p.exists())
     }
 
     pub(super) fn write(&self, file: &str, value: &str, field: &str) -> Result<()> {
+        if self.dry {
+            return Ok(());
+        }
         let p = self
             .find(file)
             .ok_or_else(|| Error::invalid(format!("{field}: {file} is not available on this host (controller missing or not supported by the kernel)")))?;
@@ -41,6 +62,9 @@ impl<'a> Target<'a> {
     }
 
     pub(super) fn read(&self, file: &str) -> Option<String> {
+        if self.dry {
+            return None;
+        }
         self.find(file)
             .and_then(|p| fs::read_to_string(p).ok())
             .map(|s| s.trim().to_owned())

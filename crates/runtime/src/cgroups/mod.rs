@@ -208,6 +208,17 @@ fn clean_relative(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Checks linux.resources as `unified` (v2) or v1 would write it, writing nothing: a
+/// value out of range or a field that version lacks is refused before any cgroup exists.
+pub fn check_resources(unified: bool, r: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    let mut t = common::Target::dry();
+    if unified {
+        v2::apply(&mut t, r)
+    } else {
+        v1::apply(&mut t, r)
+    }
+}
+
 /// Moves `pid` into every directory.
 pub fn join(dirs: &[PathBuf], pid: i32) -> Result<()> {
     Cgroup::new(dirs).join(pid)
@@ -237,6 +248,32 @@ pub fn candidates<'a>(dirs: &'a [PathBuf], file: &str) -> impl Iterator<Item = &
         named
     };
     pick.into_iter()
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::check_resources;
+    use super::common::testing::res;
+
+    #[test]
+    fn checks_values_for_the_hosts_version_without_a_cgroup() {
+        let swap = res(r#"{"memory":{"swappiness":101}}"#);
+        let e = check_resources(false, &swap).unwrap_err().to_string();
+        assert!(e.contains("linux.resources.memory.swappiness: 101"), "{e}");
+        let below = res(r#"{"memory":{"limit":2000,"swap":1000}}"#);
+        assert!(check_resources(true, &below).is_err());
+        assert!(check_resources(false, &below).is_err());
+        let unified = res(r#"{"unified":{"memory.high":"5M"}}"#);
+        assert!(check_resources(true, &unified).is_ok());
+        let e = check_resources(false, &unified).unwrap_err().to_string();
+        assert!(e.contains("linux.resources.unified"), "{e}");
+        let net = res(r#"{"network":{"classID":1}}"#);
+        assert!(check_resources(false, &net).is_ok());
+        assert!(check_resources(true, &net).is_err());
+        let fine = res(r#"{"memory":{"limit":1048576},"pids":{"limit":10},"cpu":{"quota":1000}}"#);
+        assert!(check_resources(true, &fine).is_ok());
+        assert!(check_resources(false, &fine).is_ok());
+    }
 }
 
 /// Pids in the container's cgroup (the first directory that lists any).

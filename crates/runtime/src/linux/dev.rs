@@ -9,9 +9,9 @@ use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
-use super::mount_opts;
+use super::mount_opts::PlannedMount;
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Leaf};
 use super::sys::Syscall;
 use crate::error::{Context, Error, Result};
@@ -37,12 +37,10 @@ const DEV_LINKS: &[(&str, &str)] = &[
 ];
 
 /// True if `mounts` bind-mounts a host directory onto /dev (then /dev is left alone).
-pub fn dev_is_bound(mounts: &[Mount]) -> bool {
-    mounts.iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
-                .is_ok_and(|o| o.is_bind())
-    })
+pub fn dev_is_bound(mounts: &[PlannedMount]) -> bool {
+    mounts
+        .iter()
+        .any(|m| m.mount.destination() == Path::new("/dev") && m.opts.is_bind())
 }
 
 /// Creates the default device nodes, linux.devices and the /dev symlinks.

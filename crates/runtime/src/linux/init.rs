@@ -23,48 +23,18 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::mount::MsFlags;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::CloneFlags;
-use oci_spec::runtime::Spec;
 
 use super::console;
-use super::namespaces::{self, Namespaces, NEWTIME};
-use super::process::{self, CapSets};
+use super::namespaces::{self, NEWTIME};
+use super::process;
 use super::protocol::{self, child::Wake, Channel};
 use super::rootfs::{self, RootfsContext};
 use super::sys::{Host, Syscall};
 use crate::error::{Context, Error, Result};
 use crate::hooks::Kind;
-
-/// Everything the init needs, resolved by the runtime before clone.
-pub struct Plan {
-    pub spec: Spec,
-    pub bundle: PathBuf,
-    pub rootfs: PathBuf,
-    pub namespaces: Namespaces,
-    pub cgroup_dirs: Vec<PathBuf>,
-    pub unified_cgroup: bool,
-    pub no_pivot: bool,
-    pub new_keyring: Option<String>,
-    pub preserve_fds: u32,
-    pub console_socket: Option<OwnedFd>,
-    /// process.apparmorProfile, when AppArmor is enabled (checked loaded by create).
-    pub apparmor: Option<String>,
-    /// Descriptors to install as fds 0, 1 and 2 first thing.
-    pub stdio: Option<[std::os::fd::RawFd; 3]>,
-    /// Read end of the exec fifo, opened non-blocking before clone.
-    pub exec_fifo: OwnedFd,
-    pub caps: Option<CapSets>,
-    /// linux.seccomp, compiled before clone; installed last.
-    pub seccomp: Option<super::seccomp::Filters>,
-    pub time_offsets: Vec<(String, i64, u32)>,
-    pub root_propagation: Option<MsFlags>,
-    /// linux.memoryPolicy, checked before clone; set just before the process is confined.
-    pub mempolicy: Option<super::mempolicy::MemPolicy>,
-    /// Directories to open in the container and send to the runtime before `ready`.
-    pub keep_dirs: Vec<PathBuf>,
-}
+use crate::plan::ContainerPlan;
 
 /// Opens each of `dirs` in the container (its root is ours now), a directory reached
 /// without following a symlink at its end, and sends them to the runtime.
@@ -94,10 +64,10 @@ pub enum Failure {
 }
 
 /// Runs the init; returns only on failure.
-pub fn run(plan: Plan, chan: Channel) -> Failure {
+pub fn run(plan: &ContainerPlan, exec_fifo: OwnedFd, chan: Channel) -> Failure {
     let sys = Host;
-    match setup(&sys, &plan, &chan) {
-        Ok(ready) => match ready.wait_and_exec(&sys, &plan, &chan) {
+    match setup(&sys, plan, &chan) {
+        Ok(ready) => match ready.wait_and_exec(&sys, plan, &exec_fifo, &chan) {
             Ok(never) => match never {},
             Err(e) => Failure::AfterStart(e),
         },
@@ -115,7 +85,7 @@ struct Ready {
     state_json: String,
 }
 
-fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
+fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Ready> {
     reset_signals();
     if let Some(fds) = plan.stdio {
         for (target, fd) in fds.iter().enumerate() {
@@ -172,7 +142,7 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
         join_session_keyring(name);
     }
 
-    let spec = &plan.spec;
+    let spec = plan.spec();
     let process = spec
         .process()
         .as_ref()
@@ -217,10 +187,8 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
             .map_err(|e| Error::os("domainname: setdomainname", e))?;
     }
 
-    if process.terminal().unwrap_or(false) {
-        let sock = plan.console_socket.as_ref().ok_or_else(|| {
-            Error::invalid("process.terminal is true but no --console-socket was given")
-        })?;
+    // The plan has a console socket exactly when process.terminal asks for one.
+    if let Some(sock) = plan.console.as_ref().filter(|_| plan.checked.terminal) {
         console::attach_new_pty(sock.as_raw_fd(), process.console_size().as_ref())?;
         bind_console(sys)?;
     }
@@ -235,7 +203,7 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
         a.apply()?;
     }
     // Before seccomp, which may deny it; inherited across execve.
-    if let Some(m) = &plan.mempolicy {
+    if let Some(m) = &plan.checked.mempolicy {
         m.apply()?;
     }
     if !plan.keep_dirs.is_empty() {
@@ -245,8 +213,8 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
         sys,
         process,
         linux.and_then(|l| l.personality().as_ref()),
-        plan.caps.as_ref(),
-        plan.seccomp.as_ref(),
+        plan.checked.caps.as_ref(),
+        plan.checked.seccomp.as_ref(),
         plan.preserve_fds,
     )?;
     protocol::child::ready(chan)?;
@@ -263,53 +231,53 @@ fn setup<S: Syscall>(sys: &S, plan: &Plan, chan: &Channel) -> Result<Ready> {
 /// root's propagation. The order is the init's security: see the tests below.
 fn filesystem<S: Syscall>(
     sys: &S,
-    plan: &Plan,
+    plan: &ContainerPlan,
     in_userns: bool,
     cwd: &Path,
     before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
-    let spec = &plan.spec;
+    let spec = plan.spec();
     let linux = spec.linux().as_ref();
-    let mounts = spec.mounts().clone().unwrap_or_default();
+    let mounts = &plan.checked.mounts;
     // No mount namespace of its own: the mounts go into a bind in the host's (validation
     // refused masked and read-only paths and a root propagation for this case).
     let on_host = !plan.namespaces.creates(CloneFlags::CLONE_NEWNS)
         && !plan.namespaces.joins(CloneFlags::CLONE_NEWNS);
     if on_host {
-        rootfs::prepare_on_host(sys, &plan.rootfs)?;
+        rootfs::prepare_on_host(sys, plan.rootfs())?;
     } else {
-        rootfs::prepare(sys, &plan.rootfs, plan.root_propagation)?;
+        rootfs::prepare(sys, plan.rootfs(), plan.checked.root_propagation)?;
     }
-    let rootfd: OwnedFd = std::fs::File::open(&plan.rootfs)
-        .map_err(|e| Error::path("opening", &plan.rootfs, e))?
+    let rootfd: OwnedFd = std::fs::File::open(plan.rootfs())
+        .map_err(|e| Error::path("opening", plan.rootfs(), e))?
         .into();
     let cx = RootfsContext {
-        bundle: &plan.bundle,
+        bundle: &plan.bundle.dir,
         in_userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
-        cgroup_dirs: &plan.cgroup_dirs,
-        unified_cgroup: plan.unified_cgroup,
+        cgroup_dirs: &plan.cgroups.dirs,
+        unified_cgroup: matches!(plan.cgroups.layout, crate::cgroups::Layout::Unified { .. }),
     };
-    let kept = rootfs::mount_all(sys, &rootfd, &mounts, &cx)?;
+    let kept = rootfs::mount_all(sys, &rootfd, mounts, &cx)?;
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
     super::dev::populate_dev(
         sys,
         &rootfd,
         &devices,
         in_userns,
-        !super::dev::dev_is_bound(&mounts),
+        !super::dev::dev_is_bound(mounts),
     )?;
     super::resolve::ensure_in_root(rootfd.as_fd(), cwd, super::resolve::Leaf::Dir)
         .map_err(|e| Error::other(format!("process.cwd: {e}")))?;
-    if rootfs::dev_wants_readonly(&mounts) {
+    if rootfs::dev_wants_readonly(mounts) {
         rootfs::readonly_dev(sys, &rootfd)?;
     }
     drop(rootfd);
     before_pivot()?;
     if on_host {
-        rootfs::enter_by_chroot(sys, &plan.rootfs)?;
+        rootfs::enter_by_chroot(sys, plan.rootfs())?;
     } else {
-        rootfs::enter(sys, &plan.rootfs, plan.no_pivot)?;
+        rootfs::enter(sys, plan.rootfs(), plan.no_pivot)?;
     }
     // Before readonlyPaths makes /proc/sys read-only.
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
@@ -328,7 +296,7 @@ fn filesystem<S: Syscall>(
     {
         rootfs::readonly_root(sys)?;
     }
-    if let Some(p) = plan.root_propagation {
+    if let Some(p) = plan.checked.root_propagation {
         rootfs::set_root_propagation(sys, p)?;
     }
     Ok(())
@@ -338,12 +306,13 @@ impl Ready {
     fn wait_and_exec<S: Syscall>(
         self,
         sys: &S,
-        plan: &Plan,
+        plan: &ContainerPlan,
+        exec_fifo: &OwnedFd,
         chan: &Channel,
     ) -> Result<std::convert::Infallible> {
-        wait_for_start(&plan.exec_fifo, chan)?;
+        wait_for_start(exec_fifo, chan)?;
         if !Kind::StartContainer
-            .list(plan.spec.hooks().as_ref())
+            .list(plan.spec().hooks().as_ref())
             .is_empty()
         {
             // The state as `start` sees it: created, the user program not yet running.
@@ -353,20 +322,20 @@ impl Ready {
             // The container process's environment for hooks without env of their own, as runc.
             crate::hooks::run_all(
                 Kind::StartContainer,
-                plan.spec.hooks().as_ref(),
+                plan.spec().hooks().as_ref(),
                 &state.to_string(),
                 &self.env,
             )?;
         }
         let process = plan
-            .spec
+            .spec()
             .process()
             .as_ref()
             .ok_or_else(|| Error::invalid("process: missing"))?;
         Err(process::exec_process(
             sys,
             process,
-            plan.seccomp.as_ref(),
+            plan.checked.seccomp.as_ref(),
             &self.exe,
             &self.env,
         ))
@@ -424,7 +393,7 @@ pub fn reset_signals() {
     }
 }
 
-fn join_namespaces<S: Syscall>(sys: &S, plan: &Plan) -> Result<()> {
+fn join_namespaces<S: Syscall>(sys: &S, plan: &ContainerPlan) -> Result<()> {
     let ns = &plan.namespaces;
     for (flag, fd) in &ns.join {
         if *flag == CloneFlags::CLONE_NEWPID {
@@ -445,7 +414,7 @@ fn join_namespaces<S: Syscall>(sys: &S, plan: &Plan) -> Result<()> {
     }
     if ns.creates(NEWTIME) {
         sys.unshare(NEWTIME).ctx(|| "unshare(time)".into())?;
-        namespaces::write_time_offsets(&plan.time_offsets)?;
+        namespaces::write_time_offsets(&plan.checked.time_offsets)?;
         let f = std::fs::File::open("/proc/self/ns/time_for_children")
             .map_err(|e| Error::os("opening time_for_children", e))?;
         sys.setns(f.as_fd(), NEWTIME)
@@ -560,11 +529,11 @@ mod tests {
     /// these tests use paths found in any /proc.
     /// A bundle in a temporary directory whose spec has a procfs, a sysfs, a tmpfs /dev,
     /// a read-only bind, sysctls, readonlyPaths, maskedPaths and a read-only root.
-    fn plan(tmp: &Path) -> Plan {
+    fn plan(tmp: &Path) -> ContainerPlan {
         let rootfs = tmp.join("rootfs");
         std::fs::create_dir_all(&rootfs).unwrap();
         std::fs::create_dir_all(tmp.join("data")).unwrap();
-        let spec: Spec = serde_json::from_value(serde_json::json!({
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(serde_json::json!({
             "ociVersion": "1.0.2",
             "root": {"path": "rootfs", "readonly": true},
             "process": {"user": {"uid": 0, "gid": 0}, "args": ["/bin/true"], "cwd": "/"},
@@ -585,29 +554,45 @@ mod tests {
             }
         }))
         .unwrap();
-        Plan {
-            spec,
-            bundle: tmp.to_path_buf(),
-            rootfs,
-            namespaces: Namespaces {
+        // The plan's own checks, then what the host would have said (nothing joined, no
+        // cgroup), so the init's steps run on exactly what create would hand them.
+        let checked = crate::plan::Checked::of(tmp, &spec, true).unwrap();
+        ContainerPlan {
+            id: "t".into(),
+            bundle: crate::spec::Bundle {
+                dir: tmp.to_path_buf(),
+                spec,
+                text: Vec::new(),
+            },
+            checked,
+            namespaces: super::namespaces::Namespaces {
                 new: CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET,
                 join: Vec::new(),
             },
-            cgroup_dirs: Vec::new(),
-            unified_cgroup: true,
+            clone_flags: CloneFlags::CLONE_NEWNS,
+            uid_maps: Vec::new(),
+            gid_maps: Vec::new(),
+            oom_score_adj: None,
+            apparmor: None,
+            cgroups: crate::plan::CgroupPlan {
+                layout: crate::cgroups::Layout::Unified {
+                    root: "/sys/fs/cgroup".into(),
+                    own: "/".into(),
+                },
+                dirs: Vec::new(),
+                unit: None,
+                path: None,
+                resources: None,
+                device_rules_apply: false,
+            },
+            host_bind: None,
+            console: None,
             no_pivot: false,
             new_keyring: None,
             preserve_fds: 0,
-            console_socket: None,
-            apparmor: None,
             stdio: None,
-            exec_fifo: std::fs::File::open("/dev/null").unwrap().into(),
-            caps: None,
-            seccomp: None,
-            time_offsets: Vec::new(),
-            root_propagation: None,
-            mempolicy: None,
             keep_dirs: Vec::new(),
+            pid_file: None,
         }
     }
 

@@ -5,6 +5,13 @@ use nix::mount::MsFlags;
 use crate::error::{Error, Result};
 
 /// One mount entry's options, parsed.
+/// One entry of config.json's `mounts` with its options parsed, once, by the plan.
+#[derive(Debug, Clone)]
+pub struct PlannedMount {
+    pub mount: oci_spec::runtime::Mount,
+    pub opts: MountOptions,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountOptions {
     /// Flags for mount(2) (includes MS_BIND / MS_REC for bind mounts).

@@ -10,7 +10,7 @@ use nix::mount::{MntFlags, MsFlags};
 use oci_spec::runtime::Mount;
 use rustix::fs::StatVfsMountFlags as FsFlags;
 
-use super::mount_opts::{self, MountOptions};
+use super::mount_opts::{self, MountOptions, PlannedMount};
 use super::resolve::{ensure_in_root, fd_path, open_in_root, Leaf};
 use super::sys::Syscall;
 use crate::error::{Context, Error, Result};
@@ -133,12 +133,12 @@ fn open_target(kept: &KeptRoots, root: &OwnedFd, path: &Path) -> std::io::Result
 pub fn mount_all<S: Syscall>(
     sys: &S,
     root: &OwnedFd,
-    mounts: &[Mount],
+    mounts: &[PlannedMount],
     cx: &RootfsContext,
 ) -> Result<KeptRoots> {
     let mut kept = KeptRoots::default();
-    for (i, m) in mounts.iter().enumerate() {
-        let fd = mount_one(sys, root, m, cx).map_err(|e| {
+    for (i, PlannedMount { mount: m, opts }) in mounts.iter().enumerate() {
+        let fd = mount_one(sys, root, m, opts, cx).map_err(|e| {
             Error::other(format!("mounts[{i}] ({}): {e}", m.destination().display()))
         })?;
         if let Some(fd) = fd {
@@ -183,10 +183,10 @@ fn mount_one<S: Syscall>(
     sys: &S,
     root: &OwnedFd,
     m: &Mount,
+    opts: &MountOptions,
     cx: &RootfsContext,
 ) -> Result<Option<OwnedFd>> {
-    let opts = mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))?;
-    let kept = mount_entry(sys, root, m, &opts, cx)?;
+    let kept = mount_entry(sys, root, m, opts, cx)?;
     if !opts.recursive.is_empty() {
         // The destination now names the new mount's root; the attributes go to it and to
         // every mount below it (an rbind's submounts, or ones the source had).
@@ -569,16 +569,12 @@ fn is_dev_tmpfs(m: &Mount) -> bool {
 /// Whether config.json's /dev (the last mount there) is a tmpfs asked to be read-only. It is
 /// mounted writable, filled with its nodes and links, and then made read-only by
 /// [`readonly_dev`], as runc does.
-pub fn dev_wants_readonly(mounts: &[Mount]) -> bool {
+pub fn dev_wants_readonly(mounts: &[PlannedMount]) -> bool {
     mounts
         .iter()
         .rev()
-        .find(|m| m.destination() == Path::new("/dev"))
-        .is_some_and(|m| {
-            is_dev_tmpfs(m)
-                && mount_opts::parse(m.typ().as_deref(), m.options().as_deref().unwrap_or(&[]))
-                    .is_ok_and(|o| o.flags.contains(MsFlags::MS_RDONLY))
-        })
+        .find(|m| m.mount.destination() == Path::new("/dev"))
+        .is_some_and(|m| is_dev_tmpfs(&m.mount) && m.opts.flags.contains(MsFlags::MS_RDONLY))
 }
 
 /// Makes the populated /dev tmpfs read-only: that mount alone, so /dev/pts, /dev/shm and
