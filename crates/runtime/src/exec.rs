@@ -39,6 +39,8 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// --apparmor: the AppArmor profile for the process (replaces process.apparmorProfile).
     pub apparmor: Option<String>,
+    /// --process-label: the SELinux label of the process (replaces process.selinuxLabel).
+    pub process_label: Option<String>,
     /// --ignore-paused: exec into a paused container too (the process stays frozen, and an
     /// attached exec waits, until `resume`).
     pub ignore_paused: bool,
@@ -100,6 +102,9 @@ pub(crate) fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
     }
     if let Some(profile) = o.apparmor.as_ref().filter(|a| !a.is_empty()) {
         p.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = o.process_label.as_ref().filter(|a| !a.is_empty()) {
+        p.set_selinux_label(Some(label.clone()));
     }
     if let Some(u) = &o.user {
         let (uid, gid) = match u.split_once(':') {
@@ -196,6 +201,12 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         .map(crate::linux::seccomp::compile)
         .transpose()?;
     let apparmor = crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
+    let label = crate::linux::selinux::Labels::resolve(
+        process.selinux_label().as_deref(),
+        None,
+        crate::linux::selinux::enabled(),
+    )?
+    .process;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::invalid("exec --tty --detach needs --console-socket"));
@@ -276,6 +287,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
                 console_sock: console_sock.as_ref(),
                 preserve_fds: o.preserve_fds,
                 apparmor: apparmor.clone(),
+                label: label.clone(),
             };
             let err = match child(&theirs, &prepared) {
                 Ok(never) => match never {},
@@ -421,6 +433,8 @@ struct Prepared<'a> {
     preserve_fds: u32,
     /// The AppArmor profile to apply, when AppArmor is enabled.
     apparmor: Option<String>,
+    /// The SELinux label to apply, when SELinux is enabled.
+    label: Option<String>,
 }
 
 fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
@@ -434,6 +448,7 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
         console_sock,
         preserve_fds,
         ref apparmor,
+        ref label,
     } = *prep;
     crate::linux::init::reset_signals();
     let _ = nix::sys::prctl::set_dumpable(false);
@@ -441,6 +456,10 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     let on_exec = apparmor
         .clone()
         .map(crate::linux::apparmor::OnExec::open)
+        .transpose()?;
+    let label_on_exec = label
+        .clone()
+        .map(|l| crate::linux::selinux::TaskAttr::open("exec", l))
         .transpose()?;
     // Wait until the runtime has moved us into the container's cgroups.
     protocol::child::exec_go(chan)?;
@@ -481,6 +500,9 @@ fn child(chan: &Channel, prep: &Prepared) -> Result<std::convert::Infallible> {
     let exe = process::find_executable(args.first().map(String::as_str).unwrap_or(""), &env)?;
     if let Some(a) = on_exec {
         a.apply()?;
+    }
+    if let Some(l) = label_on_exec {
+        l.apply()?;
     }
     process::become_process(&sys, p, personality, caps, seccomp, preserve_fds)?;
     Err(process::exec_process(&sys, p, seccomp, &exe, &env))

@@ -30,7 +30,7 @@ pub fn features() -> Value {
                 "supportedFlags": crate::linux::seccomp::FLAGS
             },
             "apparmor": {"enabled": true},
-            "selinux": {"enabled": false}
+            "selinux": {"enabled": true}
         },
         "annotations": {
             "org.opencontainers.runtime.name": "vsbx-runtime",

@@ -110,11 +110,6 @@ fn dispatch(cli: Cli, logger: &Logger) -> Result<u8> {
         Command::Spec { bundle, rootless } => write_spec(&bundle, rootless)?,
         Command::Features => print_json_pretty(&features::features())?,
         Command::Exec(a) => {
-            if a.process_label.as_deref().is_some_and(|s| !s.is_empty()) {
-                return Err(Error::invalid(
-                    "exec: --process-label is not supported by this build",
-                ));
-            }
             let o = a.into_options();
             let code = exec::exec(&root, &o)?;
             return Ok(code.clamp(0, 255) as u8);

@@ -35,6 +35,7 @@ use crate::linux::mount_opts::{self, PlannedMount};
 use crate::linux::namespaces::{self, Namespaces};
 use crate::linux::process::{self, CapSets};
 use crate::linux::seccomp::Filters;
+use crate::linux::selinux;
 use crate::spec::Bundle;
 
 /// What [`Checked::of`] parsed of a config.
@@ -113,6 +114,16 @@ impl Checked {
                 "linux.timeOffsets: needs a new time namespace",
             ));
         }
+        // The labels' form (the host decides in build whether they apply).
+        for (field, l) in [
+            ("process.selinuxLabel", process.selinux_label().as_deref()),
+            (
+                "linux.mountLabel",
+                linux.and_then(|l| l.mount_label().as_deref()),
+            ),
+        ] {
+            selinux::check(field, l)?;
+        }
         let resources = linux.and_then(|l| l.resources().as_ref());
         let device_rules = devices::container_rules(
             resources
@@ -166,6 +177,9 @@ pub(crate) struct ContainerPlan {
     pub oom_score_adj: Option<i32>,
     /// process.apparmorProfile, when AppArmor is enabled (checked loaded).
     pub apparmor: Option<String>,
+    /// process.selinuxLabel and linux.mountLabel, when SELinux is enabled (the mount
+    /// label is in the mounts' options already).
+    pub selinux: selinux::Labels,
     pub cgroups: CgroupPlan,
     /// A container without a mount namespace: its bind of the rootfs in the host's.
     pub host_bind: Option<crate::linux::host_mounts::HostBind>,
@@ -196,7 +210,7 @@ impl ContainerPlan {
     ) -> Result<ContainerPlan> {
         let layout = Layout::detect()?;
         let unified = matches!(layout, Layout::Unified { .. });
-        let checked = Checked::of(&bundle.dir, &bundle.spec, unified)?;
+        let mut checked = Checked::of(&bundle.dir, &bundle.spec, unified)?;
         let spec = &bundle.spec;
         let process = spec
             .process()
@@ -205,6 +219,14 @@ impl ContainerPlan {
         let linux = spec.linux().as_ref();
         let apparmor =
             crate::linux::apparmor::profile_to_apply(process.apparmor_profile().as_deref())?;
+        let labels = selinux::Labels::resolve(
+            process.selinux_label().as_deref(),
+            linux.and_then(|l| l.mount_label().as_deref()),
+            selinux::enabled(),
+        )?;
+        if let Some(label) = &labels.mount {
+            label_mounts(&mut checked.mounts, label);
+        }
         if checked.terminal && o.console_socket.is_none() && console.is_none() {
             return Err(Error::invalid(
                 "process.terminal is true: --console-socket is required",
@@ -251,6 +273,7 @@ impl ContainerPlan {
             namespaces: ns,
             clone_flags,
             apparmor,
+            selinux: labels,
             cgroups,
             host_bind,
             console,
@@ -271,6 +294,15 @@ impl ContainerPlan {
 
     pub fn rootfs(&self) -> &Path {
         &self.checked.rootfs
+    }
+}
+
+/// linux.mountLabel as the context of the mounts that take one (see linux::selinux).
+fn label_mounts(mounts: &mut [PlannedMount], label: &str) {
+    for m in mounts {
+        if selinux::takes_mount_label(m.mount.typ().as_deref(), m.opts.is_bind()) {
+            m.opts.data.push(selinux::context_option(label));
+        }
     }
 }
 
@@ -515,6 +547,33 @@ mod tests {
             let e = err(extra.clone(), true);
             assert!(e.contains(field), "{extra}: {e:?} does not name {field}");
         }
+    }
+
+    #[test]
+    fn the_mount_label_goes_to_tmpfs_and_devpts_not_to_proc_sysfs_or_binds() {
+        let mut c = check(
+            serde_json::json!({"mounts": [
+                {"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]},
+                {"destination": "/dev/pts", "type": "devpts", "source": "devpts"},
+                {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
+                {"destination": "/data", "type": "none", "source": "rootfs", "options": ["rbind"]}
+            ]}),
+            true,
+        )
+        .unwrap();
+        label_mounts(&mut c.mounts, "u:r:t:s0:c1,c2");
+        let ctx = "context=\"u:r:t:s0:c1,c2\"".to_string();
+        let has: Vec<bool> = c
+            .mounts
+            .iter()
+            .map(|m| m.opts.data.contains(&ctx))
+            .collect();
+        assert_eq!(has, [false, true, true, false, false]);
+        assert_eq!(
+            c.mounts[1].opts.data_string().as_deref(),
+            Some("mode=755,context=\"u:r:t:s0:c1,c2\"")
+        );
     }
 
     #[test]

@@ -18,9 +18,6 @@ pub fn check(spec: &Spec) -> Result<()> {
         if p.exec_cpu_affinity().is_some() {
             return refuse("process.execCPUAffinity");
         }
-        if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-            return refuse("process.selinuxLabel");
-        }
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
@@ -35,13 +32,6 @@ pub fn check(spec: &Spec) -> Result<()> {
     }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return refuse("linux.netDevices");
-    }
-    if linux
-        .mount_label()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return refuse("linux.mountLabel");
     }
     Ok(())
 }

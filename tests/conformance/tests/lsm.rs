@@ -1,4 +1,5 @@
-//! Linux security modules: `process.apparmorProfile` (and `exec --apparmor`).
+//! Linux security modules: `process.apparmorProfile` (and `exec --apparmor`),
+//! `process.selinuxLabel` (and `exec --process-label`) and `linux.mountLabel`.
 //!
 //! Where AppArmor is enabled the profile is applied to the container's process, and a profile
 //! that is not loaded fails create. Where AppArmor is not enabled, a profile asked for cannot be
@@ -6,6 +7,7 @@
 //! all refuse the container. This project's CI machine has no AppArmor; the VM suite (a Debian
 //! 12 guest, AppArmor on) exercises the other branch.
 
+use serde_json::json;
 use vsbx_conformance::*;
 
 fn apparmor_enabled() -> bool {
@@ -83,6 +85,114 @@ fn exec_apparmor_flag() {
         refused_without_apparmor(&out);
     }
     // Without the flag, exec runs as before.
+    let plain = exec_in(&rt, &id, &[], &["sh", "-c", "echo ran"]);
+    plain.assert_ok();
+    rt.delete_force(&id);
+}
+
+/// SELinux as go-selinux (and so runc) sees it: selinuxfs mounted, and a context of our own.
+fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
+        && std::fs::read_to_string("/proc/self/attr/current")
+            .is_ok_and(|c| !c.trim_end_matches(['\0', '\n']).is_empty() && c.trim() != "kernel")
+}
+
+/// An MCS level holds a comma: the label must reach the kernel whole.
+const PROCESS_LABEL: &str = "system_u:system_r:container_t:s0:c1,c2";
+const MOUNT_LABEL: &str = "system_u:object_r:container_file_t:s0:c1,c2";
+
+/// Without SELinux a process label cannot be applied: runc 1.1.5 ("selinux label is specified
+/// in config, but selinux is disabled or not supported") and vsbx refuse the container.
+#[test]
+fn selinux_process_label() {
+    let rt = Runtime::new("lsm-selinux");
+    let mut b = Bundle::new("lsm-selinux");
+    b.config()["process"]["selinuxLabel"] = PROCESS_LABEL.into();
+    b.sh("cat /proc/self/attr/current; echo; echo ran");
+    let id = unique_id("lsm-selinux");
+    let out = rt.run(&id, &b, &[]);
+    rt.delete_force(&id);
+    if selinux_enabled() {
+        out.assert_ok();
+        assert!(out.stdout.contains(PROCESS_LABEL), "label: {out}");
+    } else {
+        assert!(
+            !out.ok(),
+            "a label cannot be applied without SELinux: {out}"
+        );
+        assert!(
+            out.stderr.to_lowercase().contains("selinux"),
+            "the error should name SELinux: {out}"
+        );
+        assert!(!out.stdout.contains("ran"), "the process ran: {out}");
+    }
+}
+
+/// A mount label is the context of the container's fresh mounts. Without SELinux there is
+/// nothing to label with: vsbx refuses the container, naming linux.mountLabel; runc 1.1.5
+/// passes the context on and fails at the /dev tmpfs (`mount ... context=...: invalid
+/// argument`). Both refuse; the process never runs.
+#[test]
+fn selinux_mount_label() {
+    let rt = Runtime::new("lsm-mountlabel");
+    let mut b = Bundle::new("lsm-mountlabel");
+    b.config()["linux"]["mountLabel"] = MOUNT_LABEL.into();
+    b.add_mount(json!({
+        "destination": "/scratch",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["size=1m"],
+    }));
+    b.sh("grep ' /scratch ' /proc/self/mountinfo; echo ran");
+    let id = unique_id("lsm-mountlabel");
+    let out = rt.run(&id, &b, &[]);
+    rt.delete_force(&id);
+    if selinux_enabled() {
+        out.assert_ok();
+        assert!(
+            out.stdout.contains("container_file_t"),
+            "the tmpfs has no context: {out}"
+        );
+    } else {
+        assert!(
+            !out.ok(),
+            "a mount label cannot be applied without SELinux: {out}"
+        );
+        assert!(!out.stdout.contains("ran"), "the process ran: {out}");
+        if !is_runc() {
+            assert!(
+                out.stderr.contains("linux.mountLabel"),
+                "the error should name the field: {out}"
+            );
+        }
+    }
+}
+
+/// `exec --process-label`: applied with SELinux, refused without (runc fails writing the
+/// task's exec attribute; vsbx refuses before it starts the process).
+#[test]
+fn exec_process_label_flag() {
+    let rt = Runtime::new("lsm-exec-label");
+    let mut b = Bundle::new("lsm-exec-label");
+    b.args(&["sleep", "100"]);
+    let id = unique_id("lsm-exec-label");
+    rt.create_and_start(&id, &b);
+    let out = exec_in(
+        &rt,
+        &id,
+        &["--process-label", PROCESS_LABEL],
+        &["sh", "-c", "cat /proc/self/attr/current; echo; echo ran"],
+    );
+    if selinux_enabled() {
+        out.assert_ok();
+        assert!(out.stdout.contains(PROCESS_LABEL), "label: {out}");
+    } else {
+        assert!(
+            !out.ok(),
+            "a label cannot be applied without SELinux: {out}"
+        );
+        assert!(!out.stdout.contains("ran"), "the process ran: {out}");
+    }
     let plain = exec_in(&rt, &id, &[], &["sh", "-c", "echo ran"]);
     plain.assert_ok();
     rt.delete_force(&id);

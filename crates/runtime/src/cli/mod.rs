@@ -253,8 +253,8 @@ pub struct ExecArgs {
     pub no_new_privs: bool,
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// SELinux label of the process: refused (no SELinux support yet).
-    #[arg(long = "process-label", hide = true)]
+    /// SELinux label of the process (applied where SELinux is enabled).
+    #[arg(long = "process-label")]
     pub process_label: Option<String>,
     /// AppArmor profile for the process (applied where AppArmor is enabled).
     #[arg(long = "apparmor")]
@@ -286,6 +286,7 @@ impl ExecArgs {
             no_new_privs: self.no_new_privs,
             preserve_fds: self.preserve_fds,
             apparmor: self.apparmor,
+            process_label: self.process_label,
             ignore_paused: self.ignore_paused,
             sub_cgroups: self.cgroup,
         }

@@ -106,7 +106,17 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
     if !maps_by_user {
         let _ = nix::sys::prctl::set_dumpable(false);
     }
-    // The AppArmor exec attribute is opened while /proc is still the host's.
+    // The AppArmor and SELinux attributes are opened while /proc is still the host's.
+    let label_on_exec = plan
+        .selinux
+        .process
+        .clone()
+        .map(|l| super::selinux::TaskAttr::open("exec", l))
+        .transpose()?;
+    let label_keys = match (&plan.selinux.process, &plan.new_keyring) {
+        (Some(l), Some(_)) => Some(super::selinux::TaskAttr::open("keycreate", l.clone())?),
+        _ => None,
+    };
     let on_exec = plan
         .apparmor
         .clone()
@@ -139,6 +149,10 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
         loopback_up()?;
     }
     if let Some(name) = &plan.new_keyring {
+        // The new session keyring is made with the container's label (runc's order).
+        if let Some(k) = label_keys {
+            k.apply()?;
+        }
         join_session_keyring(name);
     }
 
@@ -201,6 +215,9 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
 
     if let Some(a) = on_exec {
         a.apply()?;
+    }
+    if let Some(l) = label_on_exec {
+        l.apply()?;
     }
     // Before seccomp, which may deny it; inherited across execve.
     if let Some(m) = &plan.checked.mempolicy {
@@ -574,6 +591,7 @@ mod tests {
             gid_maps: Vec::new(),
             oom_score_adj: None,
             apparmor: None,
+            selinux: Default::default(),
             cgroups: crate::plan::CgroupPlan {
                 layout: crate::cgroups::Layout::Unified {
                     root: "/sys/fs/cgroup".into(),

@@ -19,5 +19,6 @@ pub mod rootfs;
 pub mod sched;
 pub mod sealed_exe;
 pub mod seccomp;
+pub mod selinux;
 pub mod sys;
 pub mod sysctl;
