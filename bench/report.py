@@ -82,6 +82,15 @@ def main():
             for line in f:
                 name, n, par, us = line.split()
                 throughput[name] = (int(n), int(par), int(us) / 1e6)
+    # vsbx run, 1 and N at a time: {parallel: (runs, seconds)}
+    sandbox_tp = {}
+    stp_path = os.path.join(res, "sandbox-throughput.txt")
+    if os.path.exists(stp_path):
+        with open(stp_path) as f:
+            for line in f:
+                par, n, us = line.split()
+                sandbox_tp[int(par)] = (int(n), int(us) / 1e6)
+    image = hyperfine_medians(os.path.join(res, "image.json"))
 
     def med(table, name):
         return table[name][0] if name in table else None
@@ -147,6 +156,11 @@ def main():
         w(f"- **N/A** vsbx run /bin/true no slower than bwrap (bwrap {ms(bw)} ms): {vsbx_missing('sandbox-true')}")
     else:
         w(f"- {verdict(vt <= bw)} vsbx run /bin/true no slower than bwrap: {ms(vt)} ms vs {ms(bw)} ms = {ratio(vt, bw)}")
+    if 1 in sandbox_tp and len(sandbox_tp) > 1:
+        par = max(sandbox_tp)
+        gain = (sandbox_tp[par][0] / sandbox_tp[par][1]) / (sandbox_tp[1][0] / sandbox_tp[1][1])
+        w(f"- {verdict(gain >= 4)} {par} vsbx runs at a time reach >= 4x the throughput of one at a time:"
+          f" {gain:.2f}x (section 10)")
     if "vsbx" in rss_med and "crun" in rss_med:
         w(f"- {verdict(rss_med['vsbx'] <= rss_med['crun'])} peak RSS of create vsbx <= crun:"
           f" {rss_med['vsbx']:.0f} KiB vs {rss_med['crun']:.0f} KiB = {ratio(rss_med['vsbx'], rss_med['crun'])}")
@@ -250,6 +264,39 @@ def main():
     w("")
     w("`seq N | xargs -P PARALLEL -n 1 bench/lifecycle.sh ...`, wall time of the whole batch.")
     w("")
+
+    # ---- 10, 11 -----------------------------------------------------------------------------
+    if sandbox_tp:
+        w("## 10. `vsbx run` throughput: one at a time and many at a time")
+        w("")
+        w("| at a time | runs | wall s | runs/s | vs one at a time |")
+        w("|---:|---:|---:|---:|---:|")
+        one = sandbox_tp[1][0] / sandbox_tp[1][1] if 1 in sandbox_tp else None
+        for par in sorted(sandbox_tp):
+            n, secs = sandbox_tp[par]
+            w(f"| {par} | {n} | {secs:.2f} | {n / secs:.1f} | {ratio(n / secs, one)} |")
+        w("")
+        w("`seq N | xargs -P P -I{} vsbx run -q --policy compute true.sh`, wall time of the batch;")
+        w(f"this machine has {info.get('nproc', '?')} CPUs.")
+        w("")
+    if image:
+        size = "?"
+        size_path = os.path.join(res, "image-size-kib.txt")
+        if os.path.exists(size_path):
+            with open(size_path) as f:
+                size = f.read().strip()
+        w("## 11. Image runner: first run and warm run (median ms)")
+        w("")
+        w("| run | median | sd |")
+        w("|---|---:|---:|")
+        for name, (m, sd, _) in image.items():
+            w(f"| {name} | {ms(m)} | {ms(sd)} |")
+        w("")
+        w(f"An oci-archive of the benchmark's busybox rootfs ({size} KiB, one gzip layer, made by")
+        w("bench/mkimage.py). First: `vsbx runner rm`, `vsbx runner add --image` (digests checked,")
+        w("layer unpacked into the cache) and `vsbx run` of true.sh; warm: the `vsbx run` alone,")
+        w("sharing the unpacked tree read-only. Both go through bench/image-run.sh (one sh start).")
+        w("")
 
     # ---- binary protection ------------------------------------------------------------------
     seal = hyperfine_medians(os.path.join(res, "seal.json"))

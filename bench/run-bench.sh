@@ -17,6 +17,7 @@
 #   BENCH_PHASE_RUNS lifecycles timed phase by phase      [30, quick 10]
 #   BENCH_LIFECYCLES lifecycles of the throughput test    [200, quick 40]
 #   BENCH_PARALLEL   lifecycles at a time in that test    [2]
+#   BENCH_SANDBOX_PARALLEL  vsbx runs at a time in row 10 (against 1 at a time)  [8]
 #   BENCH_DELETE     wait: wait for the process to exit, then `delete`;
 #                    force: `delete --force` right after start        [wait]
 #   BENCH_PROFILE=0  skip the strace/perf profile of vsbx-runtime
@@ -51,6 +52,8 @@ else
     phase_runs=${BENCH_PHASE_RUNS:-30} lifecycles=${BENCH_LIFECYCLES:-200}
 fi
 parallel=${BENCH_PARALLEL:-2}
+sandbox_parallel=${BENCH_SANDBOX_PARALLEL:-8}
+sandbox_runs=$((lifecycles / 2))
 delete_mode=${BENCH_DELETE:-wait}
 case $delete_mode in wait|force) ;; *) die "BENCH_DELETE must be wait or force" ;; esac
 export BENCH_DELETE=$delete_mode
@@ -213,6 +216,31 @@ for rt in $runtimes; do
     echo "$name $lifecycles $parallel $(( (end - start) / 1000 ))" >>"$results/throughput.txt"
     echo "$name: $lifecycles lifecycles in $(( (end - start) / 1000000 )) ms" >&2
 done
+
+if [ -x "$vsbx" ]; then
+    say "10. vsbx run throughput: $sandbox_runs runs of true.sh, 1 and $sandbox_parallel at a time"
+    : >"$results/sandbox-throughput.txt"
+    for par in 1 "$sandbox_parallel"; do
+        start=$(date +%s%N)
+        seq "$sandbox_runs" | xargs -P "$par" -I{} $vsbx run -q --policy compute "$work/true.sh" ||
+            die "a vsbx run of the throughput test failed"
+        end=$(date +%s%N)
+        echo "$par $sandbox_runs $(( (end - start) / 1000 ))" >>"$results/sandbox-throughput.txt"
+        echo "vsbx run, $par at a time: $sandbox_runs runs in $(( (end - start) / 1000000 )) ms" >&2
+    done
+
+    say "11. image runner: first run (runner add, unpacking) and warm run"
+    imgdir=$work/image
+    rm -rf "$imgdir"
+    mkdir -p "$imgdir/runners"
+    "$PYTHON" "$here/mkimage.py" "$bundle/rootfs" "$imgdir/image.tar"
+    du -k "$imgdir/image.tar" | cut -f1 >"$results/image-size-kib.txt"
+    img="$here/image-run.sh"
+    hyperfine_json image \
+        -n "first run (add + unpack + run)" "$img first $vsbx $imgdir/image.tar $imgdir/runners $work/true.sh" \
+        -n "warm run" "$img warm $vsbx $imgdir/image.tar $imgdir/runners $work/true.sh"
+    rm -rf "$imgdir"
+fi
 
 say "9. cost of the CVE-2019-5736 defence: vsbx lifecycles with its binary protected 3 ways"
 # vsbx re-executes itself from a read-only overlay of its binary (default) or a sealed memfd
