@@ -22,14 +22,18 @@ use crate::linux::namespaces::flag;
 pub type Insn = (u16, u8, u8, u32);
 
 /// Everything `create` checks of a config.json before it makes anything: parsing, the
-/// plan's checks of the config (`plan::Checked::of`, for cgroup v2 and for v1), sysctl keys.
+/// plan's checks of the config (`plan::Checked::of`), linux.resources' values (accepted by
+/// the v2 or the v1 writer), sysctl keys.
 ///
 /// Namespaces to join are not opened (a FIFO at such a path would block the fuzzer);
 /// the new ones decide which sysctls are allowed, as in `create`.
 pub fn check_config(bundle_dir: &Path, text: &[u8]) -> Result<()> {
     let spec = crate::spec::parse(text).map_err(Error::invalid)?;
-    crate::plan::Checked::of(bundle_dir, &spec, true)?;
-    crate::plan::Checked::of(bundle_dir, &spec, false)?;
+    crate::plan::Checked::of(bundle_dir, &spec)?;
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        crate::cgroups::check_resources(true, r)
+            .or_else(|_| crate::cgroups::check_resources(false, r))?;
+    }
     let linux = spec.linux().as_ref();
     let new = linux
         .and_then(|l| l.namespaces().as_ref())

@@ -8,13 +8,16 @@
 //!   the spec's rules (`spec::validate`, hooks, what `unsupported` refuses), mount options
 //!   (parsed once per mount, here) and bind sources, the process (rlimits, scheduler,
 //!   personality), capabilities, seccomp (compiled), propagation, memory policy, time
-//!   offsets, device rules, and linux.resources' values for the host's cgroup version
-//!   (a dry run of that version's writer, so `swappiness: 101` fails before a cgroup is
-//!   made). It reads nothing of the host but the bundle (the fuzz targets run it).
+//!   offsets, linux.devices, device rules, NUL bytes in args and env (which execve, after
+//!   `start`, would be the first to notice), SELinux label syntax. It reads nothing of
+//!   the host but the bundle (the fuzz targets run it).
 //! - [`ContainerPlan::build`] adds what the host says, still without making anything:
 //!   namespaces to join (opened), the sysctls those allow, the AppArmor profile (loaded?),
 //!   the cgroup layout and the container's place in it (cgroupfs directories, or the
-//!   systemd unit), a rootless caller's fallback, the console socket.
+//!   systemd unit), a rootless caller's fallback, the console socket, and linux.resources'
+//!   values for the host's cgroup version where the container gets a cgroup (a dry run of
+//!   that version's writer, so `swappiness: 101` fails before a cgroup is made; without
+//!   one, rootless without a delegated subtree, they are not applied, only warned about).
 //!
 //! What the state keeps of the plan: config.json as create read it (`state::CONFIG`: exec
 //! and update never reread the bundle) and the record's resolved parts: cgroup
@@ -58,9 +61,8 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    /// Every check of `spec` (read from the bundle `dir`) that needs no host fact but its
-    /// cgroup version (`unified`: v2).
-    pub fn of(dir: &Path, spec: &Spec, unified: bool) -> Result<Checked> {
+    /// Every check of `spec` (read from the bundle `dir`) that needs no host fact.
+    pub fn of(dir: &Path, spec: &Spec) -> Result<Checked> {
         let rootfs = crate::spec::validate(spec, dir)?;
         let process = spec
             .process()
@@ -75,6 +77,10 @@ impl Checked {
                 mount_opts::bind_source(dir, m.source().as_ref()).map_err(|e| {
                     Error::invalid(format!("mounts[{i}] ({}): {e}", m.destination().display()))
                 })?;
+            } else if m.typ().as_deref().is_none_or(str::is_empty) {
+                return Err(Error::invalid(format!(
+                    "mounts[{i}].type: missing (needed for a non-bind mount)"
+                )));
             }
             mounts.push(PlannedMount {
                 mount: m.clone(),
@@ -82,6 +88,28 @@ impl Checked {
             });
         }
         process::check(process, linux.and_then(|l| l.personality().as_ref()))?;
+        for (field, list) in [
+            ("process.args", process.args()),
+            ("process.env", process.env()),
+        ] {
+            if let Some(i) = list.iter().flatten().position(|s| s.contains('\0')) {
+                return Err(Error::invalid(format!("{field}[{i}]: contains a NUL byte")));
+            }
+        }
+        let devices_to_make = linux.and_then(|l| l.devices().as_ref());
+        for (i, d) in devices_to_make.into_iter().flatten().enumerate() {
+            if d.typ() == oci_spec::runtime::LinuxDeviceType::A {
+                return Err(Error::invalid(format!(
+                    "linux.devices[{i}].type: 'a' is a cgroup rule, not a device to make"
+                )));
+            }
+            if d.path().file_name().is_none() || !d.path().is_absolute() {
+                return Err(Error::invalid(format!(
+                    "linux.devices[{i}].path: {} is not an absolute path with a name",
+                    d.path().display()
+                )));
+            }
+        }
         let caps = Some(CapSets::of(process)?);
         let seccomp = linux
             .and_then(|l| l.seccomp().as_ref())
@@ -130,9 +158,6 @@ impl Checked {
                 .and_then(|r| r.devices().as_deref())
                 .unwrap_or_default(),
         )?;
-        if let Some(r) = resources {
-            cgroups::check_resources(unified, r)?;
-        }
         Ok(Checked {
             rootfs,
             mounts,
@@ -208,9 +233,9 @@ impl ContainerPlan {
         o: &CreateOptions,
         console: Option<OwnedFd>,
     ) -> Result<ContainerPlan> {
+        let mut checked = Checked::of(&bundle.dir, &bundle.spec)?;
         let layout = Layout::detect()?;
         let unified = matches!(layout, Layout::Unified { .. });
-        let mut checked = Checked::of(&bundle.dir, &bundle.spec, unified)?;
         let spec = &bundle.spec;
         let process = spec
             .process()
@@ -242,6 +267,13 @@ impl ContainerPlan {
             crate::linux::sysctl::check(sysctl, ns.own())?;
         }
         let cgroups = plan_cgroups(layout, linux, o)?;
+        if let Some(r) = cgroups
+            .resources
+            .as_ref()
+            .filter(|_| !cgroups.dirs.is_empty())
+        {
+            cgroups::check_resources(unified, r)?;
+        }
         let host_bind = if ns.creates(CloneFlags::CLONE_NEWNS) || ns.joins(CloneFlags::CLONE_NEWNS)
         {
             None
@@ -450,7 +482,12 @@ mod tests {
         merge(&mut config, extra);
         // As create reads it: a value of the wrong type fails in the parser, naming the field.
         let spec = crate::spec::parse(config.to_string().as_bytes()).map_err(Error::invalid)?;
-        Checked::of(tmp.path(), &spec, unified)
+        // As build does where the container gets a cgroup.
+        let c = Checked::of(tmp.path(), &spec)?;
+        if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+            cgroups::check_resources(unified, r)?;
+        }
+        Ok(c)
     }
 
     fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
@@ -541,6 +578,26 @@ mod tests {
             (
                 serde_json::json!({"process": {"cwd": "rel"}}),
                 "process.cwd",
+            ),
+            (
+                serde_json::json!({"mounts": [{"destination": "/x", "source": "none"}]}),
+                "mounts[0].type: missing",
+            ),
+            (
+                serde_json::json!({"process": {"args": ["/bin/true", "a\0b"]}}),
+                "process.args[1]: contains a NUL byte",
+            ),
+            (
+                serde_json::json!({"process": {"env": ["A=1", "B=\0"]}}),
+                "process.env[1]: contains a NUL byte",
+            ),
+            (
+                serde_json::json!({"linux": {"devices": [{"path": "/dev/x", "type": "a", "major": 1, "minor": 3}]}}),
+                "linux.devices[0].type",
+            ),
+            (
+                serde_json::json!({"linux": {"devices": [{"path": "/", "type": "c", "major": 1, "minor": 3}]}}),
+                "linux.devices[0].path",
             ),
         ];
         for (extra, field) in cases {

@@ -228,3 +228,28 @@ fn systemd_cgroup_without_systemd() {
     out.assert_one_line_error().assert_error("systemd");
     rt.assert_gone(&id, &b, None);
 }
+
+/// An argument with a NUL byte cannot reach execve. vsbx is deliberately stricter than runc
+/// 1.1.5: it refuses the bundle at create, naming the argument, and leaves nothing; runc
+/// creates the container and only its start fails (execve: invalid argument), so the
+/// caller learns of it after the container already exists.
+#[test]
+fn nul_byte_in_an_argument() {
+    let mut b = Bundle::new("nul-arg");
+    b.args(&["/bin/echo", "a\0b"]);
+    if !is_runc() {
+        assert_create_refused("nul-arg", &b, "process.args[1]");
+        return;
+    }
+    let rt = Runtime::new("nul-arg");
+    let id = unique_id("nul-arg");
+    rt.create(&id, &b).assert_ok();
+    let started = rt.start(&id);
+    let out = rt.state(&id);
+    rt.delete_force(&id);
+    assert!(
+        !started.ok() || !out.stdout.contains("\"running\""),
+        "runc ran a process with a NUL in its argument: {started} {out}"
+    );
+    rt.assert_gone(&id, &b, None);
+}

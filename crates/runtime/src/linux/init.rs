@@ -573,7 +573,7 @@ mod tests {
         .unwrap();
         // The plan's own checks, then what the host would have said (nothing joined, no
         // cgroup), so the init's steps run on exactly what create would hand them.
-        let checked = crate::plan::Checked::of(tmp, &spec, true).unwrap();
+        let checked = crate::plan::Checked::of(tmp, &spec).unwrap();
         ContainerPlan {
             id: "t".into(),
             bundle: crate::spec::Bundle {

@@ -4,7 +4,6 @@ use nix::mount::MsFlags;
 
 use crate::error::{Error, Result};
 
-/// One mount entry's options, parsed.
 /// One entry of config.json's `mounts` with its options parsed, once, by the plan.
 #[derive(Debug, Clone)]
 pub struct PlannedMount {
@@ -12,6 +11,7 @@ pub struct PlannedMount {
     pub opts: MountOptions,
 }
 
+/// One mount entry's options, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountOptions {
     /// Flags for mount(2) (includes MS_BIND / MS_REC for bind mounts).
