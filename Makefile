@@ -64,7 +64,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit install-test conformance security soak-short engines vm-test vm-conformance
+test: deps runners unit install-test conformance security soak-short engines vm-test vm-conformance vm-selinux
 
 unit:
 	$(TEST_BINS)
@@ -149,8 +149,8 @@ security-runc:
 
 # Real-host test bed (tests/vm/README.md): a Debian 12 guest (systemd 252 as init, pure
 # cgroup v2, AppArmor) under qemu TCG runs runc, crun and vsbx-runtime side by side, bare and
-# under podman. Not part of `make test` yet: vsbx fails there today (issue 12).
-.PHONY: vm-image vm-smoke vm-conformance
+# under podman; `make test` runs vm-test, vm-conformance and vm-selinux.
+.PHONY: vm-image vm-smoke vm-conformance vm-selinux
 vm-image:
 	./scripts/vm/host-deps.sh
 	./scripts/vm/build-image.sh
@@ -159,6 +159,12 @@ vm-image:
 vm-conformance: build
 	$(TEST_BINS)
 	./scripts/vm/conformance.sh $(CURDIR)/$(RUNTIME)
+
+# The LSM tests (tests/conformance/tests/lsm.rs) in the same guest booted with SELinux
+# (permissive, Debian's reference policy) instead of AppArmor, against runc and vsbx-runtime.
+vm-selinux: build
+	$(TEST_BINS)
+	VM_LSM=selinux VM_CONFORMANCE_SUITES=lsm ./scripts/vm/conformance.sh $(CURDIR)/$(RUNTIME)
 
 vm-smoke: build runners
 	./scripts/vm/smoke.sh $(CURDIR)/$(RUNTIME)

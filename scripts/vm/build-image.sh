@@ -56,6 +56,10 @@ if ! debootstrap --variant=minbase --include="$packages" --components=main \
 fi
 
 echo "vm: configuring the guest"
+# SELinux, where a boot turns it on (VM_LSM=selinux in run.sh), runs permissive: contexts
+# are computed, set and shown as on an enforcing host, but the unlabelled image is not
+# denied anything.
+printf 'SELINUX=permissive\nSELINUXTYPE=default\n' >"$root/etc/selinux/config"
 echo vsbx-guest >"$root/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 vsbx-guest\n' >"$root/etc/hosts"
 install -m 0644 "$here/guest/fstab" "$root/etc/fstab"

@@ -3,7 +3,9 @@
 # (systemd, cgroup v2, AppArmor), each suite against runc and vsbx-runtime, as
 # tests/vm/conformance/run does it.
 #   scripts/vm/conformance.sh [PATH/TO/vsbx-runtime] (default: the static release build)
-# VM_CONFORMANCE_SUITES: the test files to run (default: all of them). The guest has no C
+# VM_CONFORMANCE_SUITES: the test files to run (default: all of them). VM_LSM=selinux boots
+# the guest with SELinux instead of AppArmor (run.sh), in a job directory of its own, and the
+# lsm tests then fail unless SELinux is really on (VSBX_EXPECT_SELINUX). The guest has no C
 # compiler: the static probes some tests run (tests/conformance/probes/*.c) are built here,
 # with the flags probe.rs uses, and found there through VSBX_PROBE_DIR.
 set -eu
@@ -16,7 +18,8 @@ suites=${VM_CONFORMANCE_SUITES:-"lifecycle commands cli bad_input exec hooks pro
 "$here/host-deps.sh"
 "$here/build-image.sh"
 
-job=$VM_WORK/jobs/conformance
+lsm=${VM_LSM:-apparmor}
+case $lsm in apparmor) job=$VM_WORK/jobs/conformance ;; *) job=$VM_WORK/jobs/conformance-$lsm ;; esac
 rm -rf "$job"
 mkdir -p "$job/bin"
 # The test binaries cargo builds for the suite, by test name.
@@ -38,6 +41,7 @@ for s in $suites; do
     cp "$exe" "$job/bin/$s"
 done
 echo "$suites" >"$job/suites"
+echo "$lsm" >"$job/lsm"
 mkdir -p "$job/probes"
 for c in "$VM_ROOT"/tests/conformance/probes/*.c; do
     p=$(basename "$c" .c)

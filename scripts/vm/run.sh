@@ -8,7 +8,9 @@
 #
 # --user runs the job as the guest's ordinary user u in its systemd user manager
 # (systemd-run -M u@ --user). Results land in JOB_DIR/out/{stdout,stderr,rc,console.log}.
-# Env: VM_CPUS (2), VM_MEM (2048, MiB), VM_CONSOLE=1 streams the serial console.
+# Env: VM_CPUS (2), VM_MEM (2048, MiB), VM_CONSOLE=1 streams the serial console,
+# VM_LSM=apparmor (default) or selinux: the major LSM the guest boots with (SELinux
+# permissive, with Debian's reference policy).
 # Exit 124: timeout; 125: the guest stopped without a job result (see console.log).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +68,12 @@ out=$job/out
 rm -rf "$out"
 mkdir -p "$out"
 
-cmdline="root=/dev/vda rw console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1 apparmor=1 security=apparmor"
+cmdline="root=/dev/vda rw console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1"
+case ${VM_LSM:-apparmor} in
+apparmor) cmdline="$cmdline apparmor=1 security=apparmor" ;;
+selinux) cmdline="$cmdline apparmor=0 selinux=1 security=selinux enforcing=0" ;;
+*) die "VM_LSM must be apparmor or selinux" ;;
+esac
 [ -z "$user" ] || cmdline="$cmdline vsbx.job_user=$user"
 
 start=$(date +%s)
