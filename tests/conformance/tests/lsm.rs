@@ -166,17 +166,29 @@ fn selinux_mount_label() {
         "source": "tmpfs",
         "options": ["size=1m"],
     }));
-    b.sh("grep ' /scratch ' /proc/self/mountinfo; echo ran");
+    // Every tmpfs: /dev, /dev/shm, /scratch and the masked directories (runc labels them all).
+    b.sh("grep ' - tmpfs ' /proc/self/mountinfo; echo ran");
     let id = unique_id("lsm-mountlabel");
     let out = rt.run(&id, &b, &[]);
     rt.delete_force(&id);
     if selinux_enabled() {
         out.assert_ok();
         let context = format!("context=\"{}\"", mount_label());
+        let tmpfs: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.contains(" - tmpfs "))
+            .collect();
         assert!(
-            out.stdout.contains(&context),
-            "the tmpfs has no {context}: {out}"
+            tmpfs.iter().any(|l| l.contains(" /scratch ")),
+            "no /scratch tmpfs: {out}"
         );
+        for line in tmpfs {
+            assert!(
+                line.contains(&context),
+                "a tmpfs without {context}: {line}\n{out}"
+            );
+        }
     } else {
         assert!(
             !out.ok(),

@@ -71,11 +71,18 @@ pub(super) fn set_attrs_recursive(fd: BorrowedFd<'_>, attrs: TreeAttrs) -> std::
 }
 
 /// Mounts a new empty, read-only tmpfs onto the directory open as `target`.
-pub fn empty_readonly_tmpfs<S: Syscall>(sys: &S, target: BorrowedFd<'_>) -> std::io::Result<()> {
+/// `label`: the SELinux context of the new filesystem (linux.mountLabel), if any.
+pub fn empty_readonly_tmpfs<S: Syscall>(
+    sys: &S,
+    target: BorrowedFd<'_>,
+    label: Option<&str>,
+) -> std::io::Result<()> {
     use nix::mount::MsFlags as F;
+    // fsconfig takes the value as it is: no quotes, unlike mount(2)'s option string.
+    let data: Vec<String> = label.map(|l| format!("context={l}")).into_iter().collect();
     let mnt = sys.new_mount(
         "tmpfs",
-        &[],
+        &data,
         F::MS_RDONLY | F::MS_NOSUID | F::MS_NODEV | F::MS_NOEXEC,
     )?;
     sys.move_mount(mnt.as_fd(), target)

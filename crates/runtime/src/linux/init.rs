@@ -303,7 +303,12 @@ fn filesystem<S: Syscall>(
     // Read-only paths first, then masks (as runc): a mask is never covered by a later bind.
     if let Some(l) = linux {
         rootfs::readonly_paths(sys, l.readonly_paths().as_deref().unwrap_or(&[]), &kept)?;
-        rootfs::mask_paths(sys, l.masked_paths().as_deref().unwrap_or(&[]), &kept)?;
+        rootfs::mask_paths(
+            sys,
+            l.masked_paths().as_deref().unwrap_or(&[]),
+            &kept,
+            plan.selinux.mount.as_deref(),
+        )?;
     }
     if spec
         .root()

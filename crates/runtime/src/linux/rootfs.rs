@@ -488,7 +488,13 @@ pub fn enter<S: Syscall>(sys: &S, rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// the container's /dev/null only once fstat on its fd shows char 1:3 (an image whose
 /// /dev/null is a symlink into /proc/sys would otherwise turn a masked file into a kernel
 /// knob the container can write: the CVE-2025-31133 class).
-pub fn mask_paths<S: Syscall>(sys: &S, paths: &[String], kept: &KeptRoots) -> Result<()> {
+/// A masked directory's tmpfs carries `label` (linux.mountLabel) where SELinux applies it.
+pub fn mask_paths<S: Syscall>(
+    sys: &S,
+    paths: &[String],
+    kept: &KeptRoots,
+    label: Option<&str>,
+) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -504,7 +510,7 @@ pub fn mask_paths<S: Syscall>(sys: &S, paths: &[String], kept: &KeptRoots) -> Re
         let is_dir = super::fdmount::is_dir(target.as_fd())
             .map_err(|e| Error::os(format!("maskedPaths: stat {p}"), e))?;
         let r = if is_dir {
-            super::fdmount::empty_readonly_tmpfs(sys, target.as_fd())
+            super::fdmount::empty_readonly_tmpfs(sys, target.as_fd(), label)
         } else {
             if null.is_none() {
                 null = Some(container_null(&root)?);
