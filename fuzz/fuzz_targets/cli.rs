@@ -49,7 +49,7 @@ fn runtime(args: Vec<String>) {
     };
     match command {
         Command::Create(a) | Command::Run { create: a, .. } => {
-            let _ = a.options();
+            let _ = a.options(cli.systemd_cgroup, None);
         }
         Command::Kill { signal, .. } => {
             let _ = vsbx_runtime::container::parse_signal(&signal);
