@@ -72,6 +72,8 @@ pub enum StepKind {
 pub struct Step<'a> {
     pub kind: StepKind,
     pub bundle_dir: &'a Path,
+    /// The config.json written into `bundle_dir`.
+    pub spec: &'a Spec,
 }
 
 impl Bundle {
@@ -82,11 +84,13 @@ impl Bundle {
             steps.push(Step {
                 kind: StepKind::Build,
                 bundle_dir: &build.dir,
+                spec: &build.spec,
             });
         }
         steps.push(Step {
             kind: StepKind::Run,
             bundle_dir: &self.dir,
+            spec: &self.spec,
         });
         steps
     }

@@ -213,7 +213,7 @@ impl Sandbox {
             self.audit.event("started", &id, json!({}))?;
             let mut r = run_bundle(&opts)?;
             r.report.host_uid = Some(host_uid);
-            r.report.enforcement = enforcement_of(&step_spec(step.bundle_dir)?);
+            r.report.enforcement = enforcement_of(step.spec);
             if let (Some((dir, to)), Some(from)) = (&output, r.kept_dir.take()) {
                 let stats = copy_out(&from, to, dir, output_size.unwrap_or(0))?;
                 if stats.limit_reached {
@@ -322,13 +322,6 @@ pub fn default_state_root() -> PathBuf {
     } else {
         scratch_base().join(STATE_DIR_NAME)
     }
-}
-
-/// The config.json a step runs.
-fn step_spec(bundle_dir: &Path) -> Result<oci_spec::runtime::Spec, Error> {
-    let path = bundle_dir.join("config.json");
-    oci_spec::runtime::Spec::load(&path)
-        .map_err(|e| Error::Invalid(format!("reading {}: {e}", path.display())))
 }
 
 /// How the spec enforces the memory, pids and CPU limits: a cgroup, an rlimit, or not.
