@@ -10,3 +10,19 @@ die() {
     echo "vm: error: $*" >&2
     exit 1
 }
+
+# Prints "TEST-NAME EXECUTABLE" for each integration test binary that
+# `cargo test --no-run --message-format=json ARGS...` builds.
+test_binaries() {
+    ${CARGO:-cargo} test --no-run --message-format=json "$@" 2>/dev/null |
+        python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        d = json.loads(line)
+    except ValueError:
+        continue
+    if d.get("reason") == "compiler-artifact" and d.get("executable") and d["target"]["kind"] == ["test"]:
+        print(d["target"]["name"], d["executable"])
+'
+}

@@ -24,17 +24,7 @@ rm -rf "$job"
 mkdir -p "$job/bin"
 # The test binaries cargo builds for the suite, by test name.
 cd "$VM_ROOT"
-${CARGO:-cargo} test -p vsbx-conformance --no-run --message-format=json 2>/dev/null |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        d = json.loads(line)
-    except ValueError:
-        continue
-    if d.get("reason") == "compiler-artifact" and d.get("executable") and d["target"]["kind"] == ["test"]:
-        print(d["target"]["name"], d["executable"])
-' >"$job/binaries"
+test_binaries -p vsbx-conformance >"$job/binaries"
 for s in $suites; do
     exe=$(awk -v s="$s" '$1 == s { print $2 }' "$job/binaries")
     [ -n "$exe" ] || die "no conformance test binary named $s"

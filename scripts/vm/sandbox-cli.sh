@@ -15,17 +15,7 @@ rm -rf "$job"
 mkdir -p "$job/src/target/debug"
 cd "$VM_ROOT"
 ${CARGO:-cargo} build -p vsbx-sandbox -p vsbx-runtime
-exe=$(${CARGO:-cargo} test -p vsbx-sandbox --test vsbx_cli --no-run --message-format=json 2>/dev/null |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        d = json.loads(line)
-    except ValueError:
-        continue
-    if d.get("reason") == "compiler-artifact" and d.get("executable") and d["target"]["name"] == "vsbx_cli":
-        print(d["executable"])
-')
+exe=$(test_binaries -p vsbx-sandbox --test vsbx_cli | awk '$1 == "vsbx_cli" { print $2 }')
 [ -n "$exe" ] || die "no vsbx_cli test binary"
 cp "$exe" "$job/vsbx_cli"
 cp target/debug/vsbx target/debug/vsbx-runtime "$job/src/target/debug/"
