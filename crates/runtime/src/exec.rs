@@ -204,7 +204,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     let label = crate::linux::selinux::Labels::resolve(
         process.selinux_label().as_deref(),
         None,
-        crate::linux::selinux::enabled(),
+        crate::linux::selinux::enabled,
     )?
     .process;
     let terminal = process.terminal().unwrap_or(false);

@@ -247,7 +247,7 @@ impl ContainerPlan {
         let labels = selinux::Labels::resolve(
             process.selinux_label().as_deref(),
             linux.and_then(|l| l.mount_label().as_deref()),
-            selinux::enabled(),
+            selinux::enabled,
         )?;
         if let Some(label) = &labels.mount {
             label_mounts(&mut checked.mounts, label);

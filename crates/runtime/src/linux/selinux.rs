@@ -42,12 +42,20 @@ pub struct Labels {
 
 impl Labels {
     /// The labels to apply, given whether SELinux is `on` (off, asking for one is an error).
-    pub fn resolve(process: Option<&str>, mount: Option<&str>, on: bool) -> Result<Labels> {
+    /// `on` is asked only when a label is (no lookup on the create path otherwise).
+    pub fn resolve(
+        process: Option<&str>,
+        mount: Option<&str>,
+        on: impl FnOnce() -> bool,
+    ) -> Result<Labels> {
         let process = process.filter(|s| !s.is_empty());
         let mount = mount.filter(|s| !s.is_empty());
+        if process.is_none() && mount.is_none() {
+            return Ok(Labels::default());
+        }
         check("process.selinuxLabel", process)?;
         check("linux.mountLabel", mount)?;
-        if !on {
+        if !on() {
             for (field, l) in [
                 ("process.selinuxLabel", process),
                 ("linux.mountLabel", mount),
@@ -142,31 +150,32 @@ mod tests {
     #[test]
     fn off_a_label_is_refused_on_it_is_kept() {
         assert_eq!(
-            Labels::resolve(None, Some(""), false).unwrap(),
+            Labels::resolve(None, Some(""), || false).unwrap(),
             Labels::default()
         );
-        let e = Labels::resolve(None, Some("a:b:c"), false)
+        let e = Labels::resolve(None, Some("a:b:c"), || false)
             .unwrap_err()
             .to_string();
         assert!(
             e.starts_with("linux.mountLabel: ") && e.contains("not enabled"),
             "{e}"
         );
-        let e = Labels::resolve(Some("a:b:c"), None, false)
+        let e = Labels::resolve(Some("a:b:c"), None, || false)
             .unwrap_err()
             .to_string();
         assert!(
             e.starts_with("process.selinuxLabel: ") && e.contains("not enabled"),
             "{e}"
         );
-        let on = Labels::resolve(Some("system_u:system_r:container_t:s0"), Some(""), true).unwrap();
+        let on =
+            Labels::resolve(Some("system_u:system_r:container_t:s0"), Some(""), || true).unwrap();
         assert_eq!(
             on.process.as_deref(),
             Some("system_u:system_r:container_t:s0")
         );
         assert_eq!(on.mount, None);
         assert_eq!(
-            Labels::resolve(None, None, true).unwrap(),
+            Labels::resolve(None, None, || true).unwrap(),
             Labels::default()
         );
     }
@@ -175,12 +184,12 @@ mod tests {
     fn a_label_that_would_break_out_of_its_option_is_refused_even_where_selinux_is_off() {
         // The option is quoted, so a quote inside is what could break out of it.
         for bad in ["a:b:c\",uid=0", "a:b:c d", "a:b", "a:b:c\n", "a:b:c\0"] {
-            let e = Labels::resolve(None, Some(bad), false)
+            let e = Labels::resolve(None, Some(bad), || false)
                 .unwrap_err()
                 .to_string();
             assert!(e.starts_with("linux.mountLabel: "), "{bad:?}: {e}");
         }
-        let e = Labels::resolve(Some("x"), None, true)
+        let e = Labels::resolve(Some("x"), None, || true)
             .unwrap_err()
             .to_string();
         assert!(e.contains("not an SELinux context"), "{e}");
@@ -200,7 +209,7 @@ mod tests {
 
     #[test]
     fn an_mcs_level_with_a_comma_is_a_label() {
-        let on = Labels::resolve(Some(L), Some(L), true).unwrap();
+        let on = Labels::resolve(Some(L), Some(L), || true).unwrap();
         assert_eq!(on.mount.as_deref(), Some(L));
         assert_eq!(context_option(L), format!("context=\"{L}\""));
     }
