@@ -64,7 +64,7 @@ hello: deps build $(HELLO)/rootfs/bin/busybox
 
 # Everything CI runs: installs what the tests need, unit tests, then the conformance
 # suite against vsbx-runtime and against Debian's runc.
-test: deps runners unit install-test conformance security soak-short engines vm-test vm-conformance vm-selinux
+test: deps runners unit install-test conformance security soak-short engines vm-test vm-conformance vm-selinux vm-sandbox-cli
 
 unit:
 	$(TEST_BINS)
@@ -149,7 +149,7 @@ security-runc:
 
 # Real-host test bed (tests/vm/README.md): a Debian 12 guest (systemd 252 as init, pure
 # cgroup v2, AppArmor) under qemu TCG runs runc, crun and vsbx-runtime side by side, bare and
-# under podman; `make test` runs vm-test, vm-conformance and vm-selinux.
+# under podman; `make test` runs vm-test, vm-conformance, vm-selinux and vm-sandbox-cli.
 .PHONY: vm-image vm-smoke vm-conformance vm-selinux vm-sandbox-cli
 vm-image:
 	./scripts/vm/host-deps.sh
@@ -166,8 +166,7 @@ vm-selinux: build
 	$(TEST_BINS)
 	VM_LSM=selinux VM_CONFORMANCE_SUITES=lsm ./scripts/vm/conformance.sh $(CURDIR)/$(RUNTIME)
 
-# The `vsbx` command's end-to-end suite (crates/sandbox/tests/vsbx_cli) in the guest. Not part
-# of `make test` yet: 58 of 76 pass there; see tests/vm/README.md for the rest.
+# The `vsbx` command's end-to-end suite (crates/sandbox/tests/vsbx_cli) in the guest.
 vm-sandbox-cli: runners
 	./scripts/vm/sandbox-cli.sh
 

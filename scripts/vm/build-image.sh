@@ -55,6 +55,21 @@ if ! debootstrap --variant=minbase --include="$packages" --components=main \
     die "debootstrap failed (log kept at $VM_WORK/debootstrap-failed.log)"
 fi
 
+extra=$(grep -v -e '^#' -e '^[[:space:]]*$' "$here/guest/packages-apt" | paste -sd' ' -)
+echo "vm: apt-get install $extra (log: $build/apt.log)"
+made_resolv=
+[ -e "$root/etc/resolv.conf" ] || { cp /etc/resolv.conf "$root/etc/resolv.conf" && made_resolv=1; }
+mount -t proc proc "$root/proc"
+# shellcheck disable=SC2086 # one word per package
+if ! { chroot "$root" apt-get update && DEBIAN_FRONTEND=noninteractive chroot "$root" \
+    apt-get install -y --no-install-recommends $extra; } >"$build/apt.log" 2>&1; then
+    tail -n 20 "$build/apt.log" >&2
+    cp "$build/apt.log" "$VM_WORK/apt-failed.log"
+    die "apt-get install in the guest failed (log kept at $VM_WORK/apt-failed.log)"
+fi
+umount "$root/proc"
+[ -z "$made_resolv" ] || rm -f "$root/etc/resolv.conf"
+
 echo "vm: configuring the guest"
 # SELinux, where a boot turns it on (VM_LSM=selinux in run.sh), runs permissive: contexts
 # are computed, set and shown as on an enforcing host, but the unlabelled image is not

@@ -212,6 +212,9 @@ pub fn populate(rootfs: &Path, runner: &Runner) -> Result<Vec<BindMount>> {
     }
     for bind in &runner.binds {
         if fs::symlink_metadata(&bind.source).is_err() {
+            if bind.optional {
+                continue;
+            }
             return Err(BundleError::MissingBindSource {
                 runner: runner.name.clone(),
                 path: bind.source.clone(),

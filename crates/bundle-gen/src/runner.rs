@@ -69,6 +69,9 @@ pub struct ImageInfo {
 pub struct Bind {
     pub source: PathBuf,
     pub destination: String,
+    /// Skipped when `source` is not on this host (a rustup toolchain that a host with the
+    /// distribution's compiler under /usr lacks); otherwise a missing source is an error.
+    pub optional: bool,
 }
 
 /// How a compiled runner builds the user's program.
@@ -162,6 +165,8 @@ struct RootfsFile {
 struct BindFile {
     source: PathBuf,
     destination: String,
+    #[serde(default)]
+    optional: bool,
 }
 
 /// Checks a manifest value; errors name the manifest and the key.
@@ -302,6 +307,7 @@ impl ManifestCheck<'_> {
                 Ok(Bind {
                     source: bind.source,
                     destination: bind.destination,
+                    optional: bind.optional,
                 })
             })
             .collect()

@@ -215,3 +215,34 @@ fn runner_dir_is_found_beside_the_executable_then_in_the_source_tree() {
         "no executable path: the source tree"
     );
 }
+
+/// A bind marked `optional` is left out where its source is missing; without the mark the
+/// same manifest is refused with the runner and the path named.
+#[test]
+fn optional_binds_are_skipped_when_the_source_is_missing() {
+    let present = tempfile::tempdir().expect("tempdir");
+    let manifest = |optional: bool| {
+        format!(
+            "{GOOD}[[rootfs.bind]]\nsource = \"/no/such/vsbx-toolchain\"\ndestination = \"/opt/a\"\n\
+             optional = {optional}\n[[rootfs.bind]]\nsource = \"{}\"\ndestination = \"/opt/b\"\n\
+             optional = true\n",
+            present.path().display()
+        )
+    };
+    let generate = |text: String| {
+        let mut catalog = RunnerCatalog::default();
+        catalog.add(load(&text).expect("manifest loads")).expect("add");
+        let work = common::Workspace::new();
+        let request = work.request("x.t", "echo\n");
+        vsbx_bundle_gen::generate(&request, &catalog).map(|_| common::config_json(&work.bundle_dir()))
+    };
+    let config = generate(manifest(true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(common::mount_at(&config, "/opt/a").is_none(), "{config}");
+    let b = common::mount_at(&config, "/opt/b").expect("the present optional bind is mounted");
+    assert_eq!(b["source"], present.path().to_str().unwrap());
+    let err = generate(manifest(false)).expect_err("a missing required bind").to_string();
+    assert!(
+        err.contains("runner `t`") && err.contains("/no/such/vsbx-toolchain does not exist"),
+        "{err}"
+    );
+}

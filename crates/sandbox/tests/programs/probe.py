@@ -45,7 +45,7 @@ PROBES = {
     "write_etc_passwd": lambda: os.close(os.open("/etc/passwd", os.O_WRONLY)),
     "create_tmp": lambda: create("/tmp/vsbx-probe"),
     "read_etc_shadow": lambda: open("/etc/shadow", "rb").read(),
-    "read_root_cargo": lambda: os.listdir("/root/.cargo"),
+    "read_root_home": lambda: os.listdir("/root"),
     "mount": mount,
     "ptrace": lambda: raw(101, 0, 0, 0, 0),  # PTRACE_TRACEME
     "unshare": lambda: raw(272, 0x10000000),  # CLONE_NEWUSER

@@ -92,7 +92,7 @@ fn probe(name: &str) -> Result<i64, String> {
         "write_etc_passwd" => open("/etc/passwd", 0o1),
         "create_tmp" => open("/tmp/vsbx-probe", 0o1 | 0o100 | 0o1000),
         "read_etc_shadow" => open("/etc/shadow", 0),
-        "read_root_cargo" => open("/root/.cargo", 0o200000), // O_DIRECTORY
+        "read_root_home" => open("/root", 0o200000), // O_DIRECTORY
         "mount" => {
             let (s, d, t) = (cstr("none"), cstr("/tmp"), cstr("tmpfs"));
             sys(
