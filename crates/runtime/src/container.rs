@@ -2,7 +2,7 @@
 //! attached `run`. The container's own setup lives in linux::init.
 
 use std::fs;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 use crate::cgroups::{self, Layout};
 use crate::error::{Context, Error, Result};
 use crate::hooks::Kind;
-use crate::linux::clone::{clone_into, Forked};
+use crate::linux::clone::{clone_in_cgroup, clone_into, Forked};
 use crate::linux::init;
 use crate::linux::namespaces;
 use crate::linux::protocol::{self, Channel};
@@ -203,8 +203,20 @@ pub(crate) fn create_from(root: &Root, plan: ContainerPlan) -> Result<Created> {
             .ctx(|| "linux.namespaces: joining the pid namespace".into())?;
     }
     let (ours, theirs) = Channel::pair()?;
-
-    let (pid, pidfd) = match spawn_init(ns, plan.clone_flags, &ours, &theirs)? {
+    // On cgroup v2 (cgroupfs driver) the init is born in its cgroup; see clone_in_cgroup.
+    let cgroup_dir = match (&cg.layout, &cg.unit, cg.dirs.as_slice()) {
+        (cgroups::Layout::Unified { .. }, None, [dir]) => fs::File::open(dir).ok(),
+        _ => None,
+    };
+    let (spawned, born_in_cgroup) = spawn_init(
+        ns,
+        plan.clone_flags,
+        &ours,
+        &theirs,
+        cgroup_dir.as_ref().map(|f| f.as_fd()),
+    )?;
+    drop(cgroup_dir);
+    let (pid, pidfd) = match spawned {
         Forked::Child => {
             // The init must not undo the runtime's work, nor keep the state lock: a
             // flock lives as long as any copy of its fd.
@@ -237,6 +249,7 @@ pub(crate) fn create_from(root: &Root, plan: ContainerPlan) -> Result<Created> {
     let mut placed = None;
     let join = || -> Result<()> {
         match &cg.unit {
+            None if born_in_cgroup => Ok(()),
             None => cgroups::Cgroup::new(&cg.dirs).join(pid),
             Some(u) => {
                 let dir = systemd_place(&cg.layout, u, &plan.id, pid, cg.resources.as_ref())?;
@@ -360,27 +373,30 @@ pub(crate) fn kill_all(rec: &Record) {
 /// short-lived intermediate joins the user namespace and clones the init as the
 /// runtime's own child (CLONE_PARENT), reports its pid over the channel and exits (see
 /// linux::protocol).
+/// Where `cgroup` is given, the init is born in it if the kernel allows (not through the
+/// hop); the flag says whether it was.
 fn spawn_init(
     ns: &namespaces::Namespaces,
     flags: CloneFlags,
     ours: &Channel,
     theirs: &Channel,
-) -> Result<Forked> {
+    cgroup: Option<BorrowedFd>,
+) -> Result<(Forked, bool)> {
     let userns = match ns
         .join
         .iter()
         .find(|(f, _)| *f == CloneFlags::CLONE_NEWUSER)
     {
         Some((_, fd)) if ns.user_joined_before_clone() => fd,
-        _ => return clone_into(flags.bits() as u64),
+        _ => return clone_in_cgroup(flags.bits() as u64, cgroup),
     };
-    match clone_into(0)? {
+    let hop = match clone_into(0)? {
         Forked::Child => {
             let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
                 .ctx(|| "linux.namespaces: joining the user namespace".into())
                 .and_then(|()| clone_into((libc::CLONE_PARENT | libc::CLONE_NEWPID) as u64));
             let cloned = match cloned {
-                Ok(Forked::Child) => return Ok(Forked::Child), // the init
+                Ok(Forked::Child) => return Ok((Forked::Child, false)), // the init
                 Ok(Forked::Parent { pid, .. }) => Ok(pid),
                 Err(e) => Err(e),
             };
@@ -393,12 +409,13 @@ fn spawn_init(
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(hop), None);
             let pid = protocol::parent::spawned(ours)?;
             // The init is our child: its pid cannot be reused before we reap it.
-            Ok(Forked::Parent {
+            Forked::Parent {
                 pid,
                 pidfd: pidfd_of(pid),
-            })
+            }
         }
-    }
+    };
+    Ok((hop, false))
 }
 
 fn warn(msg: &str) {

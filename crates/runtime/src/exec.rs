@@ -11,7 +11,7 @@ use oci_spec::runtime::{Capability, LinuxNamespaceType, LinuxPersonality, Proces
 
 use crate::cgroups;
 use crate::error::{Context, Error, Result};
-use crate::linux::clone::{clone_into, Forked};
+use crate::linux::clone::{clone_in_cgroup, Forked};
 use crate::linux::console;
 use crate::linux::namespaces::flag;
 use crate::linux::process::{self, CapSets};
@@ -271,7 +271,15 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         Some(crate::attach::block_signals()?)
     };
     let (ours, theirs) = Channel::pair()?;
-    let pid = match clone_into(0)? {
+    // One directory: cgroup v2, where the process can be born in it (a v1 directory is
+    // refused by the kernel, and then it is moved as before).
+    let cgroup_dir = match cgroup_dirs.as_slice() {
+        [dir] => std::fs::File::open(dir).ok(),
+        _ => None,
+    };
+    let (forked, born_in_cgroup) = clone_in_cgroup(0, cgroup_dir.as_ref().map(|f| f.as_fd()))?;
+    drop(cgroup_dir);
+    let pid = match forked {
         Forked::Child => {
             drop(ours);
             let prepared = Prepared {
@@ -306,7 +314,11 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     let reap = |pid: i32| {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
     };
-    if let Err(e) = cgroups::join(&cgroup_dirs, pid) {
+    let joined = match born_in_cgroup {
+        true => Ok(()),
+        false => cgroups::join(&cgroup_dirs, pid),
+    };
+    if let Err(e) = joined {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,

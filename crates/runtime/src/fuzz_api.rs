@@ -10,6 +10,8 @@ use std::path::Path;
 /// program against the kernel's own v1 device controller (tests/device_program.rs).
 pub use crate::cgroups::devices;
 pub use crate::cgroups::find_mount;
+/// clone3 into a cgroup v2 directory, for tests/clone_in_cgroup.rs.
+pub use crate::linux::clone::{clone_in_cgroup, Forked};
 
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxSeccomp, Process, Spec};

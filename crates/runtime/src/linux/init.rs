@@ -3,14 +3,14 @@
 //!
 //! 1. signals reset, stdio installed, not dumpable; unshare(net) for a new network
 //!    namespace (unless a user namespace is joined: then after it, in step 3)
-//! 2. wait for the runtime: "go" with the state for the hooks (id maps written); with a
-//!    new cgroup namespace also "joined" (its root must be our cgroup)
+//! 2. wait for the runtime: "go" with the state for the hooks (id maps written)
 //! 3. join namespaces by path (after a joined user namespace, unshare the new ones),
-//!    time namespace, unshare(cgroup), lo up, session keyring, root in a user namespace
-//! 4. filesystem: rootfs propagation and bind, mounts, /dev, cwd check; then, before
-//!    pivot_root, "joined" (unless taken in step 2), "hooks" for the runtime's prestart
-//!    and createRuntime hooks if any, and the createContainer hooks; pivot_root,
-//!    sysctls, readonlyPaths, maskedPaths, read-only root, root propagation
+//!    time namespace, lo up, session keyring, root in a user namespace
+//! 4. filesystem: rootfs propagation and bind, mounts, /dev, cwd check; "joined" and
+//!    unshare(cgroup) before the first cgroup mount, else here ([`CgroupJoin`]); then,
+//!    before pivot_root, "hooks" for the runtime's prestart and createRuntime hooks if
+//!    any, and the createContainer hooks; pivot_root, sysctls, readonlyPaths,
+//!    maskedPaths, read-only root, root propagation
 //! 5. hostname, domainname, terminal, chdir, executable lookup
 //! 6. fds, rlimits, scheduling, personality, umask, seccomp (without no_new_privs),
 //!    user, capabilities, no_new_privs  -> tell the runtime "ready", wait for "ack"
@@ -133,18 +133,11 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
     // If the runtime dies during setup, the next send or receive on the channel fails
     // and we exit: no PDEATHSIG, which would race with its normal exit after Ack.
 
-    // With a cgroup namespace to make, its root must be our cgroup: wait until the
-    // runtime has moved us. Otherwise the mounts go ahead while it does.
-    let cgroupns = plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP);
-    let state_json = protocol::child::go(chan, cgroupns)?;
+    let state_json = protocol::child::go(chan)?;
     if maps_by_user {
         let _ = nix::sys::prctl::set_dumpable(false);
     }
     join_namespaces(sys, plan)?;
-    if cgroupns {
-        sys.unshare(CloneFlags::CLONE_NEWCGROUP)
-            .ctx(|| "unshare(cgroup)".into())?;
-    }
     if plan.namespaces.creates(CloneFlags::CLONE_NEWNET) {
         loopback_up()?;
     }
@@ -183,11 +176,12 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
     // Device nodes and fresh sysfs are refused in any user namespace but the initial
     // one: the container's own, or the one the runtime itself was started in.
     let userns_rules = in_userns || crate::rootless::in_user_namespace();
-    filesystem(sys, plan, userns_rules, cwd, || {
+    let cgroup_join = CgroupJoin::new(sys, plan, || protocol::child::joined(chan));
+    filesystem(sys, plan, userns_rules, cwd, &cgroup_join, || {
         // Hooks between the mounts and pivot_root: prestart and createRuntime run in the
         // runtime's namespaces (the runtime runs them), createContainer in ours.
         let hooks = spec.hooks().as_ref();
-        protocol::child::before_pivot(chan, cgroupns, protocol::runtime_hooks(hooks))?;
+        protocol::child::before_pivot(chan, protocol::runtime_hooks(hooks))?;
         // As runc, whose init holds process.env by now: a hook without env of its own gets it.
         let env = process.env().as_deref().unwrap_or(&[]);
         crate::hooks::run_all(Kind::CreateContainer, hooks, &state_json, env)
@@ -242,15 +236,55 @@ fn setup<S: Syscall>(sys: &S, plan: &ContainerPlan, chan: &Channel) -> Result<Re
     })
 }
 
+/// The wait for the runtime's cgroup join ("joined"), taken once and as late as it can be,
+/// so that the init's mounts go ahead while the runtime writes cgroup.procs (on cgroup v1
+/// the first such write waits for an RCU grace period, often longer than all the
+/// mounts): before the first cgroup mount, else before pivot_root and the hooks, which
+/// must run in the container's cgroup. A cgroup namespace of the container's own is made
+/// right after it, so that its root is the container's cgroup.
+pub(crate) struct CgroupJoin<'a, S: Syscall, W: Fn() -> Result<()>> {
+    sys: &'a S,
+    cgroupns: bool,
+    wait: W,
+    taken: std::cell::Cell<bool>,
+}
+
+impl<'a, S: Syscall, W: Fn() -> Result<()>> CgroupJoin<'a, S, W> {
+    fn new(sys: &'a S, plan: &ContainerPlan, wait: W) -> Self {
+        CgroupJoin {
+            sys,
+            cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+            wait,
+            taken: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Waits for the join (the first time only), then makes the cgroup namespace.
+    pub(crate) fn take(&self) -> Result<()> {
+        if self.taken.replace(true) {
+            return Ok(());
+        }
+        (self.wait)()?;
+        if self.cgroupns {
+            self.sys
+                .unshare(CloneFlags::CLONE_NEWCGROUP)
+                .ctx(|| "unshare(cgroup)".into())?;
+        }
+        Ok(())
+    }
+}
+
 /// The container's filesystem, from the rootfs bind to the last lock: the mounts, /dev,
-/// `before_pivot` (the cgroup join and the hooks that run between the mounts and
-/// pivot_root), pivot_root, sysctls, readonlyPaths, maskedPaths, a read-only root and the
-/// root's propagation. The order is the init's security: see the tests below.
-fn filesystem<S: Syscall>(
+/// the cgroup join (before the first cgroup mount at the latest), `before_pivot` (the
+/// hooks that run between the mounts and pivot_root), pivot_root, sysctls, readonlyPaths,
+/// maskedPaths, a read-only root and the root's propagation. The order is the init's
+/// security: see the tests below.
+fn filesystem<S: Syscall, W: Fn() -> Result<()>>(
     sys: &S,
     plan: &ContainerPlan,
     in_userns: bool,
     cwd: &Path,
+    cgroup_join: &CgroupJoin<'_, S, W>,
     before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let spec = plan.spec();
@@ -274,6 +308,7 @@ fn filesystem<S: Syscall>(
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
         cgroup_dirs: &plan.cgroups.dirs,
         unified_cgroup: matches!(plan.cgroups.layout, crate::cgroups::Layout::Unified { .. }),
+        before_cgroup_mount: &|| cgroup_join.take(),
     };
     let kept = rootfs::mount_all(sys, &rootfd, mounts, &cx)?;
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
@@ -290,6 +325,7 @@ fn filesystem<S: Syscall>(
         rootfs::readonly_dev(sys, &rootfd)?;
     }
     drop(rootfd);
+    cgroup_join.take()?;
     before_pivot()?;
     if on_host {
         rootfs::enter_by_chroot(sys, plan.rootfs())?;
@@ -619,19 +655,86 @@ mod tests {
         }
     }
 
-    /// Runs the filesystem steps on the fake; returns it with the index at which the
-    /// hooks between the mounts and pivot_root ran.
-    fn run() -> (Recorder, usize) {
-        let tmp = tempfile::tempdir().unwrap();
-        let plan = plan(tmp.path());
+    /// Runs the filesystem steps of `plan` on the fake; returns it with the indexes at which
+    /// the cgroup join was taken and the hooks between the mounts and pivot_root ran.
+    fn run_plan(plan: &ContainerPlan) -> (Recorder, usize, usize) {
         let sys = Recorder::new();
+        let joined_at = std::cell::Cell::new(None);
+        let join = CgroupJoin::new(&sys, plan, || {
+            assert!(joined_at.get().is_none(), "the join was taken twice");
+            joined_at.set(Some(sys.names().len()));
+            Ok(())
+        });
         let mut hooks_at = None;
-        filesystem(&sys, &plan, false, Path::new("/"), || {
+        filesystem(&sys, plan, false, Path::new("/"), &join, || {
             hooks_at = Some(sys.names().len());
             Ok(())
         })
         .unwrap();
-        (sys, hooks_at.unwrap())
+        (sys, joined_at.get().expect("the join was taken"), hooks_at.unwrap())
+    }
+
+    fn run() -> (Recorder, usize) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (sys, _, hooks) = run_plan(&plan(tmp.path()));
+        (sys, hooks)
+    }
+
+    /// `plan` with a cgroup namespace of its own, and a cgroup mount when `mount` says so.
+    fn plan_with_cgroupns(tmp: &Path, mount: bool) -> ContainerPlan {
+        let mut plan = plan(tmp);
+        plan.namespaces.new |= CloneFlags::CLONE_NEWCGROUP;
+        if mount {
+            let mut spec = plan.bundle.spec.clone();
+            let mut mounts = spec.mounts().clone().unwrap_or_default();
+            mounts.push(
+                serde_json::from_value(serde_json::json!({
+                    "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                    "options": ["nosuid", "noexec", "nodev", "ro"]
+                }))
+                .unwrap(),
+            );
+            spec.set_mounts(Some(mounts));
+            plan.checked = crate::plan::Checked::of(tmp, &spec).unwrap();
+            plan.bundle.spec = spec;
+        }
+        plan
+    }
+
+    #[test]
+    fn the_cgroup_join_is_taken_after_the_mounts_when_no_cgroup_is_mounted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (sys, joined, hooks) = run_plan(&plan_with_cgroupns(tmp.path(), false));
+        let calls = sys.calls();
+        // Every mount before it (they overlap the runtime's cgroup.procs write), then the
+        // cgroup namespace, then the hooks.
+        let last_mount = calls.iter().rposition(|c| c.name == "mknodat").unwrap();
+        assert!(last_mount < joined, "{calls:#?}");
+        let unshare = idx(&sys, "unshare", "CLONE_NEWCGROUP");
+        assert!(joined <= unshare && unshare < hooks, "{calls:#?}");
+    }
+
+    #[test]
+    fn the_cgroup_join_and_namespace_come_before_a_cgroup_mount() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (sys, joined, hooks) = run_plan(&plan_with_cgroupns(tmp.path(), true));
+        let calls = sys.calls();
+        let proc_mount = idx(&sys, "fsmount", "proc ");
+        let unshare = idx(&sys, "unshare", "CLONE_NEWCGROUP");
+        let cgroup_mount = calls
+            .iter()
+            .position(|c| c.args.contains("cgroup2"))
+            .unwrap_or_else(|| panic!("no cgroup2 mount: {calls:#?}"));
+        // The mounts listed before it still overlap the join.
+        assert!(proc_mount < joined, "{calls:#?}");
+        assert!(joined <= unshare && unshare < cgroup_mount, "{calls:#?}");
+        assert!(cgroup_mount < hooks, "{calls:#?}");
+        // Taken once: one unshare.
+        assert_eq!(
+            calls.iter().filter(|c| c.name == "unshare").count(),
+            1,
+            "{calls:#?}"
+        );
     }
 
     /// The remount of root.readonly.

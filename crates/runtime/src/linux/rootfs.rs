@@ -26,6 +26,9 @@ pub struct RootfsContext<'a> {
     /// The container's cgroup directories on the host (for a "cgroup" mount).
     pub cgroup_dirs: &'a [PathBuf],
     pub unified_cgroup: bool,
+    /// Called before each cgroup mount: the init's cgroup join (`init::CgroupJoin`), which
+    /// a cgroup namespace's root and the mounted tree must see done.
+    pub before_cgroup_mount: &'a dyn Fn() -> Result<()>,
 }
 
 /// Makes the mount tree below / non-shared and binds the rootfs onto itself so that it
@@ -207,6 +210,7 @@ fn mount_entry<S: Syscall>(
 ) -> Result<Option<OwnedFd>> {
     let typ = m.typ().as_deref();
     if typ == Some("cgroup") || typ == Some("cgroup2") {
+        (cx.before_cgroup_mount)()?;
         return mount_cgroup(sys, root, m.destination(), opts, cx).map(|()| None);
     }
     if opts.is_bind() {

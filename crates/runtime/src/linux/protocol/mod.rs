@@ -22,8 +22,8 @@
 //!  go:<state JSON> ─── parent::setup ─────────▶ keeps the state for its hooks;
 //!  cgroup.procs (join_cgroups)                  join namespaces, time ns, lo,
 //!  joined ────────────────────────────────────▶ keyring, root in a user ns, rootfs,
-//!                                               mounts, /dev, cwd check, then waits
-//!                                               (child::before_pivot): takes joined;
+//!                                               mounts, /dev, cwd check, then takes
+//!                                               joined (child::joined), unshare(cgroup);
 //!                                               createContainer hooks, pivot_root,
 //!                                               sysctls, readonlyPaths, maskedPaths,
 //!                                               ro root, hostname, console, chdir,
@@ -37,10 +37,11 @@
 //!  `vsbx start` writes the exec fifo ─────────▶ startContainer hooks, seccomp, execve
 //! ```
 //!
-//! With a cgroup namespace to make, the init takes `joined` in `child::go`, right after
-//! `go:` (its new cgroup namespace must be rooted at the container's cgroup); otherwise
-//! its mounts go ahead while the runtime writes cgroup.procs (on cgroup v1 that write
-//! can wait for an RCU grace period).
+//! The init's mounts go ahead while the runtime writes cgroup.procs (on cgroup v1 that write
+//! waits for an RCU grace period, 5 to 20 ms on a small host, unless another migration
+//! came just before). It takes `joined` as late as it can: before its first cgroup mount
+//! if it has one, else right before the hooks and pivot_root; a new cgroup namespace is
+//! made right after it, so that its root is the container's cgroup.
 //!
 //! # Create with prestart or createRuntime hooks
 //!
@@ -49,8 +50,8 @@
 //!
 //! ```text
 //!  go:<state JSON> ───────────────────────────▶
-//!  joined ────────────────────────────────────▶ mounts, /dev; child::before_pivot:
-//!  ◀─────────────────────────────────────────── hooks
+//!  joined ────────────────────────────────────▶ mounts, /dev, child::joined;
+//!  ◀─────────────────────────────────────────── hooks (child::before_pivot)
 //!  prestart, createRuntime hooks (run_hooks)
 //!  go: ───────────────────────────────────────▶ (the hooks ran) createContainer
 //!                                               hooks, pivot_root, ... as above
@@ -257,24 +258,24 @@ pub mod child {
     use super::*;
 
     /// The init's first wait: the state for its hooks (the runtime has written the id
-    /// maps). With a cgroup namespace to make (`cgroupns`) also the cgroup join, which
-    /// the namespace's root needs.
-    pub fn go(chan: &Channel, cgroupns: bool) -> Result<String> {
+    /// maps).
+    pub fn go(chan: &Channel) -> Result<String> {
         let Msg::State(state) = expect(chan, Kind::State)? else {
             unreachable!("expect returns the kind asked for")
         };
-        if cgroupns {
-            expect(chan, Kind::Joined)?;
-        }
         Ok(state)
     }
 
-    /// Between the mounts and pivot_root: the cgroup join unless [`go`] took it, then,
-    /// with `runtime_hooks`, the runtime's prestart and createRuntime hooks.
-    pub fn before_pivot(chan: &Channel, cgroupns: bool, runtime_hooks: bool) -> Result<()> {
-        if !cgroupns {
-            expect(chan, Kind::Joined)?;
-        }
+    /// The cgroup join: the runtime has moved the init into the container's cgroups. The
+    /// init takes it as late as it can (see `linux::init::CgroupJoin`): before its first
+    /// cgroup mount or its cgroup namespace, else before pivot_root.
+    pub fn joined(chan: &Channel) -> Result<()> {
+        expect(chan, Kind::Joined).map(drop)
+    }
+
+    /// Between the mounts and pivot_root, after [`joined`]: with `runtime_hooks`, the
+    /// runtime's prestart and createRuntime hooks.
+    pub fn before_pivot(chan: &Channel, runtime_hooks: bool) -> Result<()> {
         if runtime_hooks {
             chan.send(&Msg::Hooks)?;
             expect(chan, Kind::HooksDone)?;

@@ -75,10 +75,9 @@ struct Outcome {
     hooks_ran: bool,
 }
 
-/// One create conversation: `cgroupns` as the init decides it, `hooks` as both decide
-/// it, a failure on either side at a step (or none).
+/// One create conversation: `hooks` as both decide it, a failure on either side at a
+/// step (or none).
 fn create(
-    cgroupns: bool,
     hooks: bool,
     parent_fails: Option<ParentFails>,
     child_fails: Option<ChildFails>,
@@ -120,15 +119,12 @@ fn create(
                 false => Ok(()),
             };
             fails(ChildFails::BeforeGo)?;
-            let state = child::go(&theirs, cgroupns)?;
-            // Its cgroup namespace is made next: the runtime must have moved it by now.
-            assert!(!cgroupns || j.load(Ordering::SeqCst), "joined came early");
+            let state = child::go(&theirs)?;
             fails(ChildFails::AfterGo)?;
-            child::before_pivot(&theirs, cgroupns, hooks)?;
-            assert!(
-                j.load(Ordering::SeqCst),
-                "joined came before the cgroup join"
-            );
+            child::joined(&theirs)?;
+            // Its cgroup namespace is made next: the runtime must have moved it by now.
+            assert!(j.load(Ordering::SeqCst), "joined came before the cgroup join");
+            child::before_pivot(&theirs, hooks)?;
             assert_eq!(
                 h.load(Ordering::SeqCst),
                 hooks,
@@ -162,39 +158,33 @@ fn err<T: std::fmt::Debug>(r: Result<T>) -> String {
 
 #[test]
 fn plain_create() {
-    for cgroupns in [false, true] {
-        let o = create(cgroupns, false, None, None);
-        o.parent.unwrap();
-        assert_eq!(o.child.unwrap(), STATE);
-        assert!(o.joined && !o.hooks_ran);
-    }
+    let o = create(false, None, None);
+    o.parent.unwrap();
+    assert_eq!(o.child.unwrap(), STATE);
+    assert!(o.joined && !o.hooks_ran);
 }
 
 #[test]
 fn create_with_runtime_hooks() {
-    for cgroupns in [false, true] {
-        let o = create(cgroupns, true, None, None);
-        o.parent.unwrap();
-        assert_eq!(o.child.unwrap(), STATE);
-        assert!(o.joined && o.hooks_ran);
-    }
+    let o = create(true, None, None);
+    o.parent.unwrap();
+    assert_eq!(o.child.unwrap(), STATE);
+    assert!(o.joined && o.hooks_ran);
 }
 
 #[test]
 fn an_init_that_fails_at_any_step_is_heard_by_the_runtime() {
-    for cgroupns in [false, true] {
-        for hooks in [false, true] {
-            for at in [
-                ChildFails::BeforeGo,
-                ChildFails::AfterGo,
-                ChildFails::BeforeReady,
-            ] {
-                let o = create(cgroupns, hooks, None, Some(at));
-                let why = format!("init failed: {at:?}");
-                assert_eq!(err(o.child), why);
-                // Whether the runtime was sending or waiting: the init's own words.
-                assert_eq!(err(o.parent), why, "cgroupns {cgroupns} hooks {hooks}");
-            }
+    for hooks in [false, true] {
+        for at in [
+            ChildFails::BeforeGo,
+            ChildFails::AfterGo,
+            ChildFails::BeforeReady,
+        ] {
+            let o = create(hooks, None, Some(at));
+            let why = format!("init failed: {at:?}");
+            assert_eq!(err(o.child), why);
+            // Whether the runtime was sending or waiting: the init's own words.
+            assert_eq!(err(o.parent), why, "hooks {hooks}");
         }
     }
 }
@@ -202,7 +192,7 @@ fn an_init_that_fails_at_any_step_is_heard_by_the_runtime() {
 #[test]
 fn an_init_that_dies_without_a_word_fails_the_runtime() {
     for hooks in [false, true] {
-        let o = create(false, hooks, None, Some(ChildFails::Silently));
+        let o = create(hooks, None, Some(ChildFails::Silently));
         let e = err(o.parent);
         // Gone before `go:` was sent (the send fails) or after (the wait ends).
         assert!(e == INIT_GONE || e.starts_with("sync channel: send"), "{e}");
@@ -211,22 +201,20 @@ fn an_init_that_dies_without_a_word_fails_the_runtime() {
 
 #[test]
 fn a_runtime_that_fails_at_any_step_ends_the_init() {
-    for cgroupns in [false, true] {
-        for hooks in [false, true] {
-            for at in [
-                ParentFails::BeforeGo,
-                ParentFails::JoiningCgroups,
-                ParentFails::RunningHooks,
-                ParentFails::BeforeAck,
-            ] {
-                if at == ParentFails::RunningHooks && !hooks {
-                    continue;
-                }
-                let o = create(cgroupns, hooks, Some(at), None);
-                assert_eq!(err(o.parent), format!("runtime failed: {at:?}"));
-                // The init does not wait on: its next wait finds the channel closed.
-                assert_eq!(err(o.child), RUNTIME_GONE, "{at:?}");
+    for hooks in [false, true] {
+        for at in [
+            ParentFails::BeforeGo,
+            ParentFails::JoiningCgroups,
+            ParentFails::RunningHooks,
+            ParentFails::BeforeAck,
+        ] {
+            if at == ParentFails::RunningHooks && !hooks {
+                continue;
             }
+            let o = create(hooks, Some(at), None);
+            assert_eq!(err(o.parent), format!("runtime failed: {at:?}"));
+            // The init does not wait on: its next wait finds the channel closed.
+            assert_eq!(err(o.child), RUNTIME_GONE, "{at:?}");
         }
     }
 }
@@ -237,8 +225,9 @@ fn a_message_out_of_turn_is_named() {
     let (parent, child) = converse(
         |ours| parent::setup(&ours, STATE.into(), true, 0, || Ok(()), || Ok(())),
         |theirs| {
-            child::go(&theirs, false)?;
-            child::before_pivot(&theirs, false, false)?;
+            child::go(&theirs)?;
+            child::joined(&theirs)?;
+            child::before_pivot(&theirs, false)?;
             child::ready(&theirs)
         },
     );
@@ -251,7 +240,7 @@ fn a_message_out_of_turn_is_named() {
     // The init waits for the state and gets the cgroup join.
     let (_, child) = converse(
         |ours| ours.send(&Msg::Joined),
-        |theirs| child::go(&theirs, false),
+        |theirs| child::go(&theirs),
     );
     assert_eq!(
         err(child),
@@ -269,8 +258,9 @@ fn kept_directories_come_before_ready() {
             Ok::<_, Error>(kept)
         },
         |theirs| {
-            child::go(&theirs, false)?;
-            child::before_pivot(&theirs, false, false)?;
+            child::go(&theirs)?;
+            child::joined(&theirs)?;
+            child::before_pivot(&theirs, false)?;
             let dir = std::fs::File::open("/").unwrap();
             child::kept(&theirs, &[dir.as_fd()])?;
             child::ready(&theirs)
@@ -285,8 +275,9 @@ fn kept_directories_come_before_ready() {
     let (parent, _) = converse(
         |ours| parent::setup(&ours, STATE.into(), false, 1, || Ok(()), || Ok(())),
         |theirs| {
-            child::go(&theirs, false)?;
-            child::before_pivot(&theirs, false, false)?;
+            child::go(&theirs)?;
+            child::joined(&theirs)?;
+            child::before_pivot(&theirs, false)?;
             child::ready(&theirs)
         },
     );
@@ -305,8 +296,9 @@ fn attached_run_starts_over_the_channel() {
             Ok::<_, Error>(())
         },
         |theirs| {
-            child::go(&theirs, false)?;
-            child::before_pivot(&theirs, false, false)?;
+            child::go(&theirs)?;
+            child::joined(&theirs)?;
+            child::before_pivot(&theirs, false)?;
             child::ready(&theirs)?;
             Ok::<_, Error>(child::start_message(&theirs))
         },
@@ -323,8 +315,9 @@ fn after_ack_the_runtime_may_leave() {
             parent::ack(&ours)
         },
         |theirs| {
-            child::go(&theirs, false)?;
-            child::before_pivot(&theirs, false, false)?;
+            child::go(&theirs)?;
+            child::joined(&theirs)?;
+            child::before_pivot(&theirs, false)?;
             child::ready(&theirs)?;
             // `vsbx create` exits: the init waits on the exec fifo alone.
             Ok::<_, Error>(child::start_message(&theirs))
