@@ -12,6 +12,13 @@ use vsbx_runtime::{control, features, Error, Result};
 
 mod cli;
 
+/// dlmalloc instead of musl's malloc (mallocng), which maps and unmaps a page or two for
+/// nearly every small allocation it frees: ~160 mmap/munmap pairs in one `vsbx run`, about
+/// a quarter of its system time. dlmalloc keeps freed memory for reuse (up to a 2 MiB trim
+/// threshold). Measured in docs/BENCHMARKS.md ("The allocator").
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 use cli::output::{list, print_json_pretty, write_spec};
 use cli::{Cli, Command, ListFormat, LogFormat, VERSION};
 

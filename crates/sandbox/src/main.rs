@@ -14,6 +14,11 @@ use vsbx_sandbox::{plot, Sandbox};
 
 mod cli;
 
+/// The same allocator as vsbx-runtime's, for the same reason (see its main.rs): musl's
+/// malloc unmaps freed pages at once.
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 use cli::{Cli, Command, RunnerAction};
 
 /// Exit status for bad input and sandbox failures (the program's own code otherwise).
