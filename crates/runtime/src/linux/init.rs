@@ -309,6 +309,7 @@ fn filesystem<S: Syscall, W: Fn() -> Result<()>>(
         cgroup_dirs: &plan.cgroups.dirs,
         unified_cgroup: matches!(plan.cgroups.layout, crate::cgroups::Layout::Unified { .. }),
         before_cgroup_mount: &|| cgroup_join.take(),
+        mount_label: plan.selinux.mount.as_deref(),
     };
     let kept = rootfs::mount_all(sys, &rootfd, mounts, &cx)?;
     let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
@@ -734,6 +735,26 @@ mod tests {
             calls.iter().filter(|c| c.name == "unshare").count(),
             1,
             "{calls:#?}"
+        );
+    }
+
+    #[test]
+    fn the_v1_cgroup_tmpfs_carries_the_mount_label() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut plan = plan_with_cgroupns(tmp.path(), true);
+        plan.cgroups.layout = crate::cgroups::Layout::Legacy {
+            hierarchies: Vec::new(),
+        };
+        plan.selinux.mount = Some("u:object_r:t:s0:c1,c2".into());
+        let (sys, _, _) = run_plan(&plan);
+        let calls = sys.calls();
+        let tmpfs = calls
+            .iter()
+            .find(|c| c.name == "mount" && c.args.contains("/sys/fs/cgroup Some(\"tmpfs\")"))
+            .unwrap_or_else(|| panic!("no tmpfs for the v1 hierarchies: {calls:#?}"));
+        assert!(
+            tmpfs.args.contains(r#"mode=755,context=\"u:object_r:t:s0:c1,c2\""#),
+            "{tmpfs:?}"
         );
     }
 

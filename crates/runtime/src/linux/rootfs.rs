@@ -29,6 +29,9 @@ pub struct RootfsContext<'a> {
     /// Called before each cgroup mount: the init's cgroup join (`init::CgroupJoin`), which
     /// a cgroup namespace's root and the mounted tree must see done.
     pub before_cgroup_mount: &'a dyn Fn() -> Result<()>,
+    /// linux.mountLabel where SELinux applies it: also the context of the tmpfs that holds
+    /// the v1 hierarchies of a cgroup mount (the config's own mounts carry it already).
+    pub mount_label: Option<&'a str>,
 }
 
 /// Makes the mount tree below / non-shared and binds the rootfs onto itself so that it
@@ -384,12 +387,16 @@ fn mount_cgroup<S: Syscall>(
             .unwrap_or(Path::new(crate::cgroups::DEFAULT_MOUNT));
         return bind_ro(sys, root, dir, dest, base, ro);
     }
+    let data = match cx.mount_label {
+        Some(label) => format!("mode=755,{}", super::selinux::context_option(label)),
+        None => "mode=755".to_owned(),
+    };
     sys.mount(
         Some(Path::new("tmpfs")),
         &fd_path(&target),
         Some("tmpfs"),
         base,
-        Some("mode=755"),
+        Some(data.as_str()),
     )
     .ctx(|| "mounting the tmpfs for cgroup hierarchies".into())?;
     drop(target);
