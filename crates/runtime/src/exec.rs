@@ -271,10 +271,12 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
         Some(crate::attach::block_signals()?)
     };
     let (ours, theirs) = Channel::pair()?;
-    // One directory: cgroup v2, where the process can be born in it (a v1 directory is
-    // refused by the kernel, and then it is moved as before).
+    // One directory: cgroup v2, where the process can be born in it if that gives it the
+    // cgroup's cpuset on this kernel (a v1 directory is refused by the kernel, and then it is
+    // moved as before). At the container's pids.max the kernel refuses it too, and the move
+    // that follows is not held to pids.max: as in runc, an exec at the limit still runs.
     let cgroup_dir = match cgroup_dirs.as_slice() {
-        [dir] => std::fs::File::open(dir).ok(),
+        [dir] if crate::cgroups::v2::clone_into_keeps_cpuset(dir) => std::fs::File::open(dir).ok(),
         _ => None,
     };
     let (forked, born_in_cgroup) = clone_in_cgroup(0, cgroup_dir.as_ref().map(|f| f.as_fd()))?;

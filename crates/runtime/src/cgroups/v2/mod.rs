@@ -59,6 +59,38 @@ pub fn controllers(r: &LinuxResources) -> Vec<&'static str> {
     out
 }
 
+/// Whether a process born in `dir` by clone3 CLONE_INTO_CGROUP gets the CPU and memory-node
+/// masks of the cpuset that governs `dir` on any kernel. Before Linux 6.2 ("cgroup/cpuset:
+/// Make cpuset_fork() handle CLONE_INTO_CGROUP properly") such a child kept its parent's
+/// masks, where a move by cgroup.procs applies the cpuset. So it is true only where ours
+/// already equal that cpuset's effective masks: those of the nearest directory from `dir` up
+/// with a cpuset.cpus.effective (none: no cpuset is in force, nothing to get wrong).
+pub fn clone_into_keeps_cpuset(dir: &Path) -> bool {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let ours = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .map(str::to_owned)
+    };
+    let (Some(cpus), Some(mems)) = (ours("Cpus_allowed_list:"), ours("Mems_allowed_list:")) else {
+        return false;
+    };
+    let mut cur = Some(dir);
+    // Up to the hierarchy's root: the last directory with a cgroup.procs.
+    while let Some(d) = cur.filter(|d| d.join("cgroup.procs").exists()) {
+        if let Ok(effective) = fs::read_to_string(d.join("cpuset.cpus.effective")) {
+            let mems_effective = fs::read_to_string(d.join("cpuset.mems.effective")).unwrap_or_default();
+            return effective.trim() == cpus && mems_effective.trim() == mems;
+        }
+        cur = d.parent();
+    }
+    true
+}
+
 /// Enables `controllers` in cgroup.subtree_control of every directory from `root`
 /// down to the parent of `dir` (v2 only lets a cgroup use what its parent enabled).
 pub fn enable_controllers(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
@@ -289,5 +321,63 @@ mod tests {
             let e = apply(&mut t, &res(json)).unwrap_err().to_string();
             assert!(e.starts_with(field), "{json}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod clone_into_tests {
+    use super::clone_into_keeps_cpuset;
+    use std::fs;
+    use std::path::Path;
+
+    fn ours(key: &str) -> String {
+        fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// A cgroup tree in a temporary directory: root/a/b, each with a cgroup.procs; the
+    /// cpuset files go where each case puts them.
+    fn tree() -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let b = tmp.path().join("root/a/b");
+        fs::create_dir_all(&b).unwrap();
+        for d in ["root", "root/a", "root/a/b"] {
+            fs::write(tmp.path().join(d).join("cgroup.procs"), "").unwrap();
+        }
+        (tmp, b)
+    }
+
+    fn cpuset(dir: &Path, cpus: &str, mems: &str) {
+        fs::write(dir.join("cpuset.cpus.effective"), format!("{cpus}\n")).unwrap();
+        fs::write(dir.join("cpuset.mems.effective"), format!("{mems}\n")).unwrap();
+    }
+
+    #[test]
+    fn the_nearest_cpuset_up_the_tree_decides() {
+        let (cpus, mems) = (ours("Cpus_allowed_list:"), ours("Mems_allowed_list:"));
+        // No cpuset anywhere: nothing to get wrong.
+        let (_t, b) = tree();
+        assert!(clone_into_keeps_cpuset(&b));
+        // The governing cpuset (here the root's, b and a have none) equals our masks.
+        let (t, b) = tree();
+        cpuset(&t.path().join("root"), &cpus, &mems);
+        assert!(clone_into_keeps_cpuset(&b));
+        // b's own cpuset is narrower than ours (linux.resources.cpu.cpus): a child born
+        // there on an older kernel would keep our CPUs.
+        cpuset(&b, "1000", &mems);
+        assert!(!clone_into_keeps_cpuset(&b));
+        // Other memory nodes than ours, the CPUs the same.
+        cpuset(&b, &cpus, "1000");
+        assert!(!clone_into_keeps_cpuset(&b));
+        // a's cpuset governs b when b has none; the root's is never reached.
+        let (t, b) = tree();
+        cpuset(&t.path().join("root"), &cpus, &mems);
+        cpuset(&t.path().join("root/a"), "1000", &mems);
+        assert!(!clone_into_keeps_cpuset(&b));
     }
 }
