@@ -271,8 +271,19 @@ impl Channel {
     }
 
     fn recv_with(&self, flags: MsgFlags, want: Kind) -> Result<Option<Msg>> {
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        // Most messages are a few bytes: a buffer of MAX_MESSAGE for each (zeroed) cost more
+        // than the rest of the receive. So the next message's length is peeked first
+        // (MSG_TRUNC: the whole length, though nothing fits), then it is read into a buffer
+        // of that size.
+        let mut buf = Vec::new();
         loop {
+            let peek = flags | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC;
+            let len = match recv(self.fd.as_raw_fd(), &mut [], peek) {
+                Err(Errno::EINTR | Errno::ECONNRESET) => continue,
+                Err(e) => return Err(Error::os("sync channel: receive", e.into())),
+                Ok(n) => n,
+            };
+            buf.resize(len.clamp(1, MAX_MESSAGE), 0);
             // MSG_TRUNC: the length of the whole message, even where it did not fit.
             match recv(self.fd.as_raw_fd(), &mut buf, flags | MsgFlags::MSG_TRUNC) {
                 Err(Errno::EINTR) => continue,
@@ -282,9 +293,16 @@ impl Channel {
                 Err(Errno::ECONNRESET) => continue,
                 Err(e) => return Err(Error::os("sync channel: receive", e.into())),
                 Ok(0) => return Ok(None),
-                Ok(n) if n > buf.len() => {
+                Ok(n) if n > MAX_MESSAGE => {
                     return Err(Error::other(format!(
                         "sync channel: a message of {n} bytes is over the {MAX_MESSAGE}-byte limit"
+                    )))
+                }
+                // Only this end reads: the message cannot have grown since the peek.
+                Ok(n) if n > buf.len() => {
+                    return Err(Error::other(format!(
+                        "sync channel: a message of {n} bytes, peeked as {}",
+                        buf.len()
                     )))
                 }
                 Ok(n) => {
