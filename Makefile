@@ -51,9 +51,11 @@ install-test: build runners
 	MAKE='$(MAKE)' ./scripts/install-test.sh
 
 # The main job: run a sample untrusted script under the compute profile with limits,
-# print its output and the report.
+# print its output and the report; then the image path: an OCI image added as a runner
+# (`vsbx runner add --image`) runs a shell script (scripts/demo-image.sh).
 demo: deps build runners
 	$(VSBX) run examples/scripts/hello.py --policy compute --memory 64M --timeout 5s --report -
+	./scripts/demo-image.sh $(VSBX)
 
 $(HELLO)/rootfs/bin/busybox: $(ROOTFS_SCRIPT)
 	$(ROOTFS_SCRIPT) $(HELLO)/rootfs

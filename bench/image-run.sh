@@ -1,5 +1,5 @@
 #!/bin/sh
-# One `vsbx run` of FILE with the benchmark's image runner (bench/mkimage.py's image).
+# One `vsbx run` of FILE with the benchmark's image runner (scripts/mkimage.py's image).
 # `first` removes the runner, and with it its unpacked tree, and adds it again before the
 # run, so the run pays the unpacking; `warm` runs it as it is. Both pay this script's sh.
 # Usage: image-run.sh first|warm VSBX IMAGE RUNNERS FILE

@@ -293,7 +293,7 @@ def main():
             w(f"| {name} | {ms(m)} | {ms(sd)} |")
         w("")
         w(f"An oci-archive of the benchmark's busybox rootfs ({size} KiB, one gzip layer, made by")
-        w("bench/mkimage.py). First: `vsbx runner rm`, `vsbx runner add --image` (digests checked,")
+        w("scripts/mkimage.py). First: `vsbx runner rm`, `vsbx runner add --image` (digests checked,")
         w("layer unpacked into the cache) and `vsbx run` of true.sh; warm: the `vsbx run` alone,")
         w("sharing the unpacked tree read-only. Both go through bench/image-run.sh (one sh start).")
         w("")

@@ -233,7 +233,7 @@ if [ -x "$vsbx" ]; then
     imgdir=$work/image
     rm -rf "$imgdir"
     mkdir -p "$imgdir/runners"
-    "$PYTHON" "$here/mkimage.py" "$bundle/rootfs" "$imgdir/image.tar"
+    "$PYTHON" "$top/scripts/mkimage.py" "$bundle/rootfs" "$imgdir/image.tar"
     du -k "$imgdir/image.tar" | cut -f1 >"$results/image-size-kib.txt"
     img="$here/image-run.sh"
     hyperfine_json image \

@@ -204,8 +204,10 @@ fn runner_command(action: RunnerAction, dir: Option<PathBuf>) -> Result<(), Stri
         }
         RunnerAction::List => {
             let catalog = RunnerCatalog::load_dir(&dir).map_err(|e| e.to_string())?;
+            // The NAME column as wide as the longest name (runner names have no limit).
+            let width = catalog.runners().map(|r| r.name.len()).max().unwrap_or(0).max(12);
             println!(
-                "{:<12} {:<11} {:<20} {:>10}  EXTENSIONS",
+                "{:<width$} {:<11} {:<20} {:>10}  EXTENSIONS",
                 "NAME", "SOURCE", "DIGEST", "SIZE"
             );
             for runner in catalog.runners() {
@@ -217,7 +219,7 @@ fn runner_command(action: RunnerAction, dir: Option<PathBuf>) -> Result<(), Stri
                     _ => ("-".to_string(), "-".to_string()),
                 };
                 println!(
-                    "{:<12} {:<11} {:<20} {:>10}  {}",
+                    "{:<width$} {:<11} {:<20} {:>10}  {}",
                     runner.name,
                     vsbx_bundle_gen::source_kind(runner),
                     digest,

@@ -5,7 +5,8 @@ Usage: mkimage.py TREE OUT.tar
 
 One gzip layer holding TREE, a config naming its diff_id (PATH set, no Cmd) and a manifest,
 in the OCI image layout, tarred: what `podman save --format oci-archive` writes for a
-one-layer image. The benchmark's image-runner rows add it with `vsbx runner add --image`.
+one-layer image. The benchmark's image-runner rows (bench/run-bench.sh) and `make demo`
+(scripts/demo-image.sh) add it with `vsbx runner add --image`.
 """
 import gzip
 import hashlib
