@@ -38,9 +38,10 @@ pub fn clone_into(flags: u64) -> Result<Forked> {
 }
 
 /// As [`clone_into`], with the child born in the cgroup v2 directory `cgroup` (an open
-/// directory of the unified hierarchy) where the kernel allows it: no migration follows,
-/// which on a host that forks and migrates a lot saves the wait for the cgroup threadgroup
-/// lock. Returns whether the child is in `cgroup`; where the kernel refuses (older than
+/// directory of the unified hierarchy) where the kernel allows it: no migration follows
+/// (a cgroup.procs write takes the cgroup threadgroup lock for writing, which waits for an
+/// RCU grace period unless another migration came just before). Returns whether the child
+/// is in `cgroup`; where the kernel refuses (older than
 /// 5.7, a cgroup that cannot take processes, no permission) it is made without, and the
 /// caller moves it by cgroup.procs as before, which gives the error if there is one.
 pub fn clone_in_cgroup(flags: u64, cgroup: Option<BorrowedFd>) -> Result<(Forked, bool)> {
