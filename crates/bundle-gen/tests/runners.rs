@@ -231,16 +231,21 @@ fn optional_binds_are_skipped_when_the_source_is_missing() {
     };
     let generate = |text: String| {
         let mut catalog = RunnerCatalog::default();
-        catalog.add(load(&text).expect("manifest loads")).expect("add");
+        catalog
+            .add(load(&text).expect("manifest loads"))
+            .expect("add");
         let work = common::Workspace::new();
         let request = work.request("x.t", "echo\n");
-        vsbx_bundle_gen::generate(&request, &catalog).map(|_| common::config_json(&work.bundle_dir()))
+        vsbx_bundle_gen::generate(&request, &catalog)
+            .map(|_| common::config_json(&work.bundle_dir()))
     };
     let config = generate(manifest(true)).unwrap_or_else(|e| panic!("{e}"));
     assert!(common::mount_at(&config, "/opt/a").is_none(), "{config}");
     let b = common::mount_at(&config, "/opt/b").expect("the present optional bind is mounted");
     assert_eq!(b["source"], present.path().to_str().unwrap());
-    let err = generate(manifest(false)).expect_err("a missing required bind").to_string();
+    let err = generate(manifest(false))
+        .expect_err("a missing required bind")
+        .to_string();
     assert!(
         err.contains("runner `t`") && err.contains("/no/such/vsbx-toolchain does not exist"),
         "{err}"

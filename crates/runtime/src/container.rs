@@ -238,7 +238,9 @@ pub(crate) fn create_from(root: &Root, plan: ContainerPlan) -> Result<Created> {
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     if born_in_cgroup {
-        crate::log::debug(&format!("init {pid} born in its cgroup (CLONE_INTO_CGROUP)"));
+        crate::log::debug(&format!(
+            "init {pid} born in its cgroup (CLONE_INTO_CGROUP)"
+        ));
     }
     drop(theirs);
     drop(exec_fifo);

@@ -52,20 +52,33 @@ fn the_child_is_born_in_the_cgroup_v2_directory() {
     assert!(born, "clone3 refused CLONE_INTO_CGROUP");
     // The parent wrote no cgroup.procs, yet the child is in the directory.
     let v2_line = cgroup.lines().find(|l| l.starts_with("0::")).unwrap_or("");
-    assert!(v2_line.ends_with(&format!("/{name}")), "child's cgroups: {cgroup}");
+    assert!(
+        v2_line.ends_with(&format!("/{name}")),
+        "child's cgroups: {cgroup}"
+    );
     assert_eq!(procs, "listed", "cgroup.procs of {}", dir.display());
 }
 
 #[test]
 fn a_directory_the_kernel_refuses_gives_a_child_where_the_parent_is() {
     let ours = fs::read_to_string("/proc/self/cgroup").unwrap();
-    let ours_v2 = ours.lines().find(|l| l.starts_with("0::")).map(str::to_owned);
+    let ours_v2 = ours
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .map(str::to_owned);
     // A v1 hierarchy's directory where there is one, else a plain directory.
     let dir = find_mount("cgroup", Some("pids")).unwrap_or_else(std::env::temp_dir);
     let (born, cgroup, _) = child_cgroups(Some(&dir));
-    assert!(!born, "CLONE_INTO_CGROUP into {} was accepted", dir.display());
+    assert!(
+        !born,
+        "CLONE_INTO_CGROUP into {} was accepted",
+        dir.display()
+    );
     assert_eq!(
-        cgroup.lines().find(|l| l.starts_with("0::")).map(str::to_owned),
+        cgroup
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .map(str::to_owned),
         ours_v2,
         "the child's v2 cgroup is not the parent's: {cgroup}"
     );

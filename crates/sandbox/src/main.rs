@@ -205,7 +205,12 @@ fn runner_command(action: RunnerAction, dir: Option<PathBuf>) -> Result<(), Stri
         RunnerAction::List => {
             let catalog = RunnerCatalog::load_dir(&dir).map_err(|e| e.to_string())?;
             // The NAME column as wide as the longest name (runner names have no limit).
-            let width = catalog.runners().map(|r| r.name.len()).max().unwrap_or(0).max(12);
+            let width = catalog
+                .runners()
+                .map(|r| r.name.len())
+                .max()
+                .unwrap_or(0)
+                .max(12);
             println!(
                 "{:<width$} {:<11} {:<20} {:>10}  EXTENSIONS",
                 "NAME", "SOURCE", "DIGEST", "SIZE"

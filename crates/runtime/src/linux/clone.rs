@@ -76,7 +76,11 @@ fn clone3(flags: u64, cgroup: Option<BorrowedFd>) -> std::io::Result<Forked> {
     let mut args = CloneArgs {
         flags: flags
             | libc::CLONE_PIDFD as u64
-            | if cgroup.is_some() { CLONE_INTO_CGROUP } else { 0 },
+            | if cgroup.is_some() {
+                CLONE_INTO_CGROUP
+            } else {
+                0
+            },
         pidfd: &mut pidfd as *mut libc::c_int as u64,
         // With CLONE_PARENT the child inherits our own exit signal (SIGCHLD, from
         // this same function) and clone3 wants 0 here.

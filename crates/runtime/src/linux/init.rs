@@ -672,7 +672,11 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        (sys, joined_at.get().expect("the join was taken"), hooks_at.unwrap())
+        (
+            sys,
+            joined_at.get().expect("the join was taken"),
+            hooks_at.unwrap(),
+        )
     }
 
     fn run() -> (Recorder, usize) {
@@ -753,7 +757,9 @@ mod tests {
             .find(|c| c.name == "mount" && c.args.contains("/sys/fs/cgroup Some(\"tmpfs\")"))
             .unwrap_or_else(|| panic!("no tmpfs for the v1 hierarchies: {calls:#?}"));
         assert!(
-            tmpfs.args.contains(r#"mode=755,context=\"u:object_r:t:s0:c1,c2\""#),
+            tmpfs
+                .args
+                .contains(r#"mode=755,context=\"u:object_r:t:s0:c1,c2\""#),
             "{tmpfs:?}"
         );
     }

@@ -6,9 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    audit_events, leftovers, program, vsbx_bin, vsbx_run, vsbx_with, Opts,
-};
+use crate::support::{audit_events, leftovers, program, vsbx_bin, vsbx_run, vsbx_with, Opts};
 
 #[test]
 fn report_has_every_field() {
@@ -235,7 +233,10 @@ fn leftover_checks_see_a_live_run() {
         seen.iter().any(|l| l.starts_with("state ")),
         "no state dir seen: {seen:?}"
     );
-    assert!(has_cgroups(&seen), "not every cgroup seen (v2: {v2}): {seen:?}");
+    assert!(
+        has_cgroups(&seen),
+        "not every cgroup seen (v2: {v2}): {seen:?}"
+    );
     assert!(
         seen.iter().any(|l| l.starts_with("process ")),
         "no process seen: {seen:?}"

@@ -158,7 +158,10 @@ impl Run {
     /// period's CPU quota, and the report then rightly says `cpu`. Asserts that `cpu` is the only
     /// limit hit, and returns the summary without it.
     pub fn summary_unthrottled(&self) -> String {
-        let hits = self.report()["limits_hit"].as_array().cloned().unwrap_or_default();
+        let hits = self.report()["limits_hit"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(
             hits.iter().all(|h| h == "cpu"),
             "a limit other than CPU throttling was hit: {hits:?}\n{}",

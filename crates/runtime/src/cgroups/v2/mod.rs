@@ -83,7 +83,8 @@ pub fn clone_into_keeps_cpuset(dir: &Path) -> bool {
     // Up to the hierarchy's root: the last directory with a cgroup.procs.
     while let Some(d) = cur.filter(|d| d.join("cgroup.procs").exists()) {
         if let Ok(effective) = fs::read_to_string(d.join("cpuset.cpus.effective")) {
-            let mems_effective = fs::read_to_string(d.join("cpuset.mems.effective")).unwrap_or_default();
+            let mems_effective =
+                fs::read_to_string(d.join("cpuset.mems.effective")).unwrap_or_default();
             return effective.trim() == cpus && mems_effective.trim() == mems;
         }
         cur = d.parent();

@@ -123,7 +123,10 @@ fn create(
             fails(ChildFails::AfterGo)?;
             child::joined(&theirs)?;
             // Its cgroup namespace is made next: the runtime must have moved it by now.
-            assert!(j.load(Ordering::SeqCst), "joined came before the cgroup join");
+            assert!(
+                j.load(Ordering::SeqCst),
+                "joined came before the cgroup join"
+            );
             child::before_pivot(&theirs, hooks)?;
             assert_eq!(
                 h.load(Ordering::SeqCst),
@@ -238,10 +241,7 @@ fn a_message_out_of_turn_is_named() {
     );
     assert_eq!(err(child), RUNTIME_GONE);
     // The init waits for the state and gets the cgroup join.
-    let (_, child) = converse(
-        |ours| ours.send(&Msg::Joined),
-        |theirs| child::go(&theirs),
-    );
+    let (_, child) = converse(|ours| ours.send(&Msg::Joined), |theirs| child::go(&theirs));
     assert_eq!(
         err(child),
         "expected go (the state for the hooks) from the runtime, got joined (the cgroup join)"
