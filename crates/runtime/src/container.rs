@@ -206,11 +206,7 @@ pub(crate) fn create_from(root: &Root, plan: ContainerPlan) -> Result<Created> {
     // On cgroup v2 (cgroupfs driver) the init is born in its cgroup (see clone_in_cgroup),
     // where that gives it the cgroup's cpuset on this kernel too.
     let cgroup_dir = match (&cg.layout, &cg.unit, cg.dirs.as_slice()) {
-        (cgroups::Layout::Unified { .. }, None, [dir])
-            if cgroups::v2::clone_into_keeps_cpuset(dir) =>
-        {
-            fs::File::open(dir).ok()
-        }
+        (cgroups::Layout::Unified { .. }, None, [dir]) => cgroups::v2::birth_dir(dir),
         _ => None,
     };
     let (spawned, born_in_cgroup) = spawn_init(

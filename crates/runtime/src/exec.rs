@@ -276,7 +276,7 @@ pub fn exec(root: &Root, o: &ExecOptions) -> Result<i32> {
     // moved as before). At the container's pids.max the kernel refuses it too, and the move
     // that follows is not held to pids.max: as in runc, an exec at the limit still runs.
     let cgroup_dir = match cgroup_dirs.as_slice() {
-        [dir] if crate::cgroups::v2::clone_into_keeps_cpuset(dir) => std::fs::File::open(dir).ok(),
+        [dir] => cgroups::v2::birth_dir(dir),
         _ => None,
     };
     let (forked, born_in_cgroup) = clone_in_cgroup(0, cgroup_dir.as_ref().map(|f| f.as_fd()))?;

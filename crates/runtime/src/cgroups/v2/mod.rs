@@ -59,6 +59,15 @@ pub fn controllers(r: &LinuxResources) -> Vec<&'static str> {
     out
 }
 
+/// The open directory to give clone3 CLONE_INTO_CGROUP for a process that must end up in
+/// `dir` (`linux::clone::clone_in_cgroup`), where being born there is right on this kernel
+/// (see [`clone_into_keeps_cpuset`]); None: clone it anywhere and move it by cgroup.procs.
+pub fn birth_dir(dir: &Path) -> Option<fs::File> {
+    clone_into_keeps_cpuset(dir)
+        .then(|| fs::File::open(dir).ok())
+        .flatten()
+}
+
 /// Whether a process born in `dir` by clone3 CLONE_INTO_CGROUP gets the CPU and memory-node
 /// masks of the cpuset that governs `dir` on any kernel. Before Linux 6.2 ("cgroup/cpuset:
 /// Make cpuset_fork() handle CLONE_INTO_CGROUP properly") such a child kept its parent's
